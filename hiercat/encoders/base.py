@@ -1,0 +1,39 @@
+"""The encoder interface: text and image encoders producing named, L2-normalized vectors."""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+import numpy as np
+from PIL import Image
+
+
+class ModelLoadError(RuntimeError):
+    """A model that cannot be loaded offline; the message says how to point at a local copy."""
+
+
+class TextEncoder(Protocol):
+    """Encodes strings to L2-normalized float32 rows."""
+
+    name: str  # short family name used in vector names, e.g. "minilm", "clip", "roberta"
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """[len(texts), dim] float32, rows L2-normalized (an empty string may map to a zero row)."""
+
+
+class ImageEncoder(Protocol):
+    """Encodes RGB PIL images to L2-normalized float32 rows."""
+
+    name: str  # e.g. "simclr", "clip", "vit"
+    dim: int
+
+    def encode(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """[len(images), dim] float32, rows L2-normalized."""
+
+
+def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """Row-wise L2 normalization (zero rows stay zero)."""
+    x = np.asarray(x, dtype=np.float32)
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(n, eps)
