@@ -20,6 +20,7 @@ class CategoryMapping:
 
     table: dict[tuple[str, ...], tuple[str, ...] | None]
     source: str = ""
+    target_name: str = "Google Product Taxonomy"
 
     @classmethod
     def load(cls, file: str | Path, taxonomy: Taxonomy | None = None, sep: str = " > ") -> "CategoryMapping":
