@@ -1,0 +1,142 @@
+"""Turning modality inputs into one feature vector: sparse projections, then early / late / attention fusion."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import torch
+from torch import nn
+
+from .inputs import ModalityBatch, ModalitySpec, SparseBag
+
+FUSIONS = ("early", "late", "attention")
+
+
+def _mlp(in_dim: int, hidden: Sequence[int], dropout: float) -> tuple[nn.Module, int]:
+    """Linear + ReLU + Dropout blocks; identity when `hidden` is empty."""
+    layers: list[nn.Module] = []
+    for h in hidden:
+        layers += [nn.Linear(in_dim, h), nn.ReLU(), nn.Dropout(dropout)]
+        in_dim = h
+    return (nn.Sequential(*layers) if layers else nn.Identity()), in_dim
+
+
+class SparseEmbedding(nn.Module):
+    """fastText-like projection of a hashed bag of n-grams: tf-weighted sum of learned bucket embeddings."""
+
+    def __init__(self, num_buckets: int, dim: int, sparse_grad: bool = True):
+        super().__init__()
+        # sparse=True so an optimizer step touches only the buckets in the batch, not all 2**18 rows.
+        self.bag = nn.EmbeddingBag(num_buckets, dim, mode="sum", sparse=sparse_grad)
+        # Small init (as fastText) so hash buckets never seen in training add next to nothing at inference.
+        nn.init.uniform_(self.bag.weight, -1.0 / dim, 1.0 / dim)
+        self.bias = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, bag: SparseBag) -> torch.Tensor:
+        """[B, dim] embedding of each row's bag."""
+        return self.bag(bag.indices, bag.offsets, per_sample_weights=bag.weights) + self.bias
+
+
+class ModalityEncoders(nn.Module):
+    """Dense modalities pass through; sparse ones go through a SparseEmbedding; both get input dropout."""
+
+    def __init__(self, specs: Sequence[ModalitySpec], sparse_dim: int = 64, dense_dropout: float = 0.0,
+                 sparse_dropout: float = 0.0):
+        super().__init__()
+        self.specs = list(specs)
+        self.sparse = nn.ModuleDict({s.name: SparseEmbedding(s.dim, sparse_dim) for s in self.specs if s.kind == "sparse"})
+        self.dense_dropout = nn.Dropout(dense_dropout)
+        self.sparse_dropout = nn.Dropout(sparse_dropout)
+        self.out_dims = {s.name: (sparse_dim if s.kind == "sparse" else s.dim) for s in self.specs}
+
+    def forward(self, batch: ModalityBatch) -> dict[str, torch.Tensor]:
+        """Feature tensor per modality name."""
+        out = {}
+        for s in self.specs:
+            x = batch[s.name]
+            if s.kind == "sparse":
+                out[s.name] = self.sparse_dropout(self.sparse[s.name](x))  # type: ignore[arg-type]
+            else:
+                out[s.name] = self.dense_dropout(x)  # type: ignore[arg-type]
+        return out
+
+
+class EarlyFusion(nn.Module):
+    """Concatenate all modality features, then an optional MLP (the classifier's shared layer follows anyway)."""
+
+    def __init__(self, dims: Mapping[str, int], hidden: Sequence[int] = (), dropout: float = 0.2):
+        super().__init__()
+        self.names = list(dims)
+        self.mlp, self.out_dim = _mlp(sum(dims.values()), hidden, dropout)
+
+    def forward(self, feats: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """[B, out_dim] fused features."""
+        return self.mlp(torch.cat([feats[n] for n in self.names], dim=1))
+
+
+class LateFusion(nn.Module):
+    """One Linear+ReLU(+Dropout) tower per modality, concatenated, then an optional MLP."""
+
+    def __init__(self, dims: Mapping[str, int], per_modality: int = 256, hidden: Sequence[int] = (),
+                 dropout: float = 0.2):
+        super().__init__()
+        self.names = list(dims)
+        self.towers = nn.ModuleDict({
+            n: nn.Sequential(nn.Linear(d, per_modality), nn.ReLU(), nn.Dropout(dropout)) for n, d in dims.items()
+        })
+        self.mlp, self.out_dim = _mlp(per_modality * len(self.names), hidden, dropout)
+
+    def forward(self, feats: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """[B, out_dim] fused features."""
+        return self.mlp(torch.cat([self.towers[n](feats[n]) for n in self.names], dim=1))
+
+
+def default_pairs(names: Sequence[str]) -> list[tuple[str, str]]:
+    """(query, key/value) pairs: each non-image modality attends to each image one, else every pair in order."""
+    images = [n for n in names if "image" in n]
+    others = [n for n in names if n not in images]
+    if images and others:
+        return [(q, kv) for q in others for kv in images]
+    return [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+
+
+class AttentionFusion(nn.Module):
+    """Cross-attention between modality pairs over a few learned tokens per modality, concatenated with the originals.
+
+    Each modality is a single vector, and attention over a single key is just a linear map of the
+    value; projecting each modality to `tokens` tokens of a common `width` gives the query
+    something to choose between.
+    """
+
+    def __init__(self, dims: Mapping[str, int], pairs: Sequence[Sequence[str]] | None = None, width: int = 128,
+                 tokens: int = 4, heads: int = 4, hidden: Sequence[int] = (), dropout: float = 0.1):
+        super().__init__()
+        self.names = list(dims)
+        pairs = default_pairs(self.names) if pairs is None else [tuple(p) for p in pairs]
+        unknown = sorted({m for p in pairs for m in p} - set(self.names))
+        if unknown:
+            raise KeyError(f"attention pairs name modalities not in the inputs: {', '.join(unknown)}")
+        self.pairs = [(str(q), str(kv)) for q, kv in pairs]
+        self.tokens, self.width = tokens, width
+        self.proj = nn.ModuleDict({n: nn.Linear(d, tokens * width) for n, d in dims.items()})
+        self.norm = nn.LayerNorm(width)
+        self.attn = nn.ModuleList(nn.MultiheadAttention(width, heads, dropout=dropout, batch_first=True)
+                                  for _ in self.pairs)
+        self.mlp, self.out_dim = _mlp(tokens * width * (len(self.names) + len(self.pairs)), hidden, dropout)
+
+    def forward(self, feats: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """[B, out_dim] fused features."""
+        tok = {n: self.norm(self.proj[n](feats[n]).view(-1, self.tokens, self.width)) for n in self.names}
+        parts = [tok[n].flatten(1) for n in self.names]
+        for (q, kv), attn in zip(self.pairs, self.attn):
+            attended, _ = attn(tok[q], tok[kv], tok[kv], need_weights=False)
+            parts.append(attended.flatten(1))
+        return self.mlp(torch.cat(parts, dim=1))
+
+
+def build_fusion(kind: str, dims: Mapping[str, int], **kwargs) -> nn.Module:
+    """A fusion module by name ('early', 'late', 'attention'); it exposes `out_dim`."""
+    classes = {"early": EarlyFusion, "late": LateFusion, "attention": AttentionFusion}
+    if kind not in classes:
+        raise ValueError(f"unknown fusion {kind!r}; choose one of {', '.join(FUSIONS)}")
+    return classes[kind](dims, **kwargs)

@@ -1,0 +1,77 @@
+"""Batched inference: inputs -> valid label paths with per-level and whole-path confidences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .hierarchy import HierarchicalClassifier
+from .inputs import ModalityInputs
+
+
+@dataclass
+class Predictions:
+    """Predicted label paths, per-level confidences [N, L], path confidences [N], class indices [N, L]."""
+
+    paths: list[tuple[str, ...]]
+    level_conf: np.ndarray
+    path_conf: np.ndarray
+    indices: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def default_device(device: str | torch.device | None = None) -> torch.device:
+    """The given device, else CUDA when available, else CPU."""
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def check_inputs(model: HierarchicalClassifier, inputs: ModalityInputs) -> ModalityInputs:
+    """The inputs the model needs, refusing missing modalities or wrong dimensions with their names."""
+    have = {s.name: s for s in inputs.specs()}
+    problems = []
+    for s in model.specs:
+        got = have.get(s.name)
+        if got is None:
+            problems.append(f"model expects {s.name} ({s.kind}, {s.dim}) but the inputs lack it")
+        elif (got.kind, got.dim) != (s.kind, s.dim):
+            problems.append(f"model expects {s.name} ({s.kind}, {s.dim}) but the inputs have ({got.kind}, {got.dim})")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return inputs.select([s.name for s in model.specs])
+
+
+@torch.no_grad()
+def predict_indices(model: HierarchicalClassifier, inputs: ModalityInputs, decode: str = "greedy",
+                    batch_size: int = 1024, device: str | torch.device | None = None):
+    """Decoded class indices [N, L], level confidences [N, L] and path confidences [N] as numpy arrays."""
+    dev = next(model.parameters()).device if device is None else torch.device(device)
+    model.to(dev).eval()
+    data = check_inputs(model, inputs).to_tensors(dev)
+    idx, lconf, pconf = [], [], []
+    for start in range(0, len(data), batch_size):
+        rows = torch.arange(start, min(start + batch_size, len(data)), device=dev)
+        out = model.decode(model(data.batch(rows)), decode)
+        idx.append(out.indices.cpu())
+        lconf.append(out.level_conf.cpu())
+        pconf.append(out.path_conf.cpu())
+    if not idx:
+        return (np.zeros((0, model.levels), np.int64), np.zeros((0, model.levels), np.float32),
+                np.zeros(0, np.float32))
+    return torch.cat(idx).numpy(), torch.cat(lconf).numpy(), torch.cat(pconf).numpy()
+
+
+def predict(model: HierarchicalClassifier, inputs: ModalityInputs, decode: str = "greedy", batch_size: int = 1024,
+            device: str | torch.device | None = None) -> Predictions:
+    """Predict a valid label path per product ('greedy' masked level-by-level, or 'path' = best whole path)."""
+    indices, level_conf, path_conf = predict_indices(model, inputs, decode, batch_size, device)
+    # Few distinct index rows: decode each once.
+    uniq, inverse = np.unique(indices, axis=0, return_inverse=True) if len(indices) else (indices, np.zeros(0, int))
+    decoded = [model.taxonomy.decode(row.tolist()) for row in uniq]
+    paths = [decoded[i] for i in np.asarray(inverse).reshape(-1)]
+    return Predictions(paths, level_conf, path_conf, indices)

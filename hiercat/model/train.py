@@ -1,0 +1,202 @@
+"""Training the hierarchical classifier: stratified splits, the epoch loop, early stopping with best-weights restore."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..metrics import as_path, hierarchical_prf
+from ..taxonomy import Taxonomy
+from .hierarchy import HierarchicalClassifier
+from .inputs import ModalityInputs, TensorInputs
+from .predict import Predictions, default_device, predict  # noqa: F401  (predict is part of this module's API)
+
+MONITORS = ("loss", "hf1")
+
+
+def stratified_split(paths: Sequence[Sequence[str] | str], fractions: Sequence[float] = (0.64, 0.16, 0.20),
+                     seed: int = 0) -> tuple[np.ndarray, ...]:
+    """Row indices per part, stratified on the whole label path.
+
+    Each class is shuffled and cut by largest-remainder rounding of its size times the
+    fractions, ties going to the earlier part: a class of one product goes to the first part
+    (training), of two to train and the part with the next largest share, so rare classes never crash.
+    """
+    fr = np.asarray(fractions, dtype=float)
+    if (fr < 0).any() or fr.sum() <= 0:
+        raise ValueError(f"fractions must be non-negative with a positive sum, got {tuple(fractions)}")
+    fr = fr / fr.sum()
+    keys = ["\x1f".join(as_path(p)) for p in paths]
+    rng = np.random.default_rng(seed)
+    _, inverse = np.unique(np.asarray(keys, dtype=object), return_inverse=True)
+    parts: list[list[np.ndarray]] = [[] for _ in fr]
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.flatnonzero(np.diff(inverse[order])) + 1
+    for members in np.split(order, bounds):
+        if not len(members):
+            continue
+        members = rng.permutation(members)
+        exact = fr * len(members)
+        counts = np.floor(exact).astype(int)
+        # Largest remainder first; the stable sort breaks ties toward the earlier (training) part.
+        for i in np.argsort(-(exact - counts), kind="stable")[: len(members) - counts.sum()]:
+            counts[i] += 1
+        for part, chunk in zip(parts, np.split(members, np.cumsum(counts)[:-1])):
+            part.append(chunk)
+    return tuple(rng.permutation(np.concatenate(p)) if p else np.zeros(0, np.int64) for p in parts)
+
+
+@dataclass
+class TrainHistory:
+    """Per-epoch records (train_loss, val_loss, val_hF1, seconds), the best epoch and what was monitored."""
+
+    epochs: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    monitor: str = "loss"
+    seconds: float = 0.0
+    stopped_early: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for model sidecars)."""
+        return {"epochs": self.epochs, "best_epoch": self.best_epoch, "monitor": self.monitor,
+                "seconds": self.seconds, "stopped_early": self.stopped_early}
+
+
+def _targets(taxonomy: Taxonomy, paths: Sequence[tuple[str, ...]]) -> np.ndarray:
+    cache: dict[tuple[str, ...], list[int]] = {}
+    return np.array([cache.setdefault(p, taxonomy.encode(p)) for p in paths], dtype=np.int64).reshape(
+        len(paths), taxonomy.depth)
+
+
+def _optimizers(model: torch.nn.Module, lr: float, sparse_lr: float | None) -> list[torch.optim.Optimizer]:
+    """Adam for dense weights, SparseAdam for hashed-bucket embeddings (whose gradients are sparse)."""
+    sparse = [m.weight for m in model.modules() if isinstance(m, torch.nn.EmbeddingBag) and m.sparse]
+    ids = {id(p) for p in sparse}
+    opts: list[torch.optim.Optimizer] = [torch.optim.Adam([p for p in model.parameters() if id(p) not in ids], lr=lr)]
+    if sparse:
+        opts.append(torch.optim.SparseAdam(sparse, lr=sparse_lr or lr))
+    return opts
+
+
+@torch.no_grad()
+def _evaluate(model: HierarchicalClassifier, data: TensorInputs, targets: torch.Tensor, true_paths,
+              batch_size: int, label_smoothing: float) -> tuple[float, float]:
+    """Validation loss (the training objective, teacher-forced if the model is) and greedy-decoded hF1."""
+    model.eval()
+    total, chosen = 0.0, []
+    teacher = model.parent_input == "teacher"
+    for start in range(0, len(data), batch_size):
+        rows = torch.arange(start, min(start + batch_size, len(data)), device=targets.device)
+        y = targets.index_select(0, rows)
+        logits = model(data.batch(rows), y if teacher else None)
+        total += float(model.loss(logits, y, label_smoothing)) * len(rows)
+        if teacher:
+            logits = model(data.batch(rows))
+        chosen.append(model.decode(logits, "greedy").indices.cpu())
+    idx = torch.cat(chosen).numpy()
+    pred = [model.taxonomy.decode(r.tolist()) for r in idx]
+    return total / max(len(data), 1), hierarchical_prf(true_paths, pred)["hF1"]
+
+
+def train_classifier(
+    inputs: ModalityInputs,
+    label_paths: Sequence[Sequence[str] | str],
+    taxonomy: Taxonomy,
+    fusion: str = "late",
+    modalities: Sequence[str] | None = None,
+    epochs: int = 60,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    patience: int = 5,
+    seed: int = 0,
+    val: tuple[ModalityInputs, Sequence[Sequence[str] | str]] | None = None,
+    val_fraction: float = 0.2,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    monitor: str = "loss",
+    label_smoothing: float = 0.0,
+    sparse_lr: float | None = None,
+    restrict_taxonomy: bool = True,
+    **model_kwargs: Any,
+) -> tuple[HierarchicalClassifier, TrainHistory]:
+    """Train with Adam and summed per-level cross-entropy; early-stop on validation loss or hF1 and restore the best weights.
+
+    `val` is a held-out (inputs, paths) pair; without it a stratified `val_fraction` of the
+    given rows is held out. The model's classes are the taxonomy restricted to the training and
+    validation label paths (`restrict_taxonomy`), so heads only cover categories with examples.
+    `model_kwargs` go to HierarchicalClassifier (sparse_dim, dropout, parent_input, fusion_kwargs, ...).
+    """
+    if monitor not in MONITORS:
+        raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
+    t0 = time.perf_counter()
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    dev = default_device(device)
+    paths = [as_path(p) for p in label_paths]
+    if len(paths) != len(inputs):
+        raise ValueError(f"{len(inputs)} input rows but {len(paths)} label paths")
+    inputs = inputs.select(modalities)
+    if val is None:
+        tr, va = stratified_split(paths, (1 - val_fraction, val_fraction), seed)
+        val_inputs, val_paths = inputs.take(va), [paths[i] for i in va]
+        inputs, paths = inputs.take(tr), [paths[i] for i in tr]
+    else:
+        val_inputs, val_paths = val[0].select(modalities or inputs.names), [as_path(p) for p in val[1]]
+    if not len(val_paths):
+        raise ValueError("no validation rows: pass val=(inputs, paths) or a larger val_fraction")
+    tax = taxonomy.restrict(paths + val_paths) if restrict_taxonomy else taxonomy
+
+    model = HierarchicalClassifier(inputs.specs(), tax, fusion=fusion, **model_kwargs).to(dev)
+    opts = _optimizers(model, lr, sparse_lr)
+    train_data, val_data = inputs.to_tensors(dev), val_inputs.to_tensors(dev)
+    y_train = torch.from_numpy(_targets(tax, paths)).to(dev)
+    y_val = torch.from_numpy(_targets(tax, val_paths)).to(dev)
+    teacher = model.parent_input == "teacher"
+    gen = torch.Generator().manual_seed(seed)
+
+    history = TrainHistory(monitor=monitor)
+    best_value, best_state, bad = float("inf"), copy.deepcopy(model.state_dict()), 0
+    bar = tqdm(range(1, epochs + 1), desc="train", unit="epoch", disable=not progress, leave=False)
+    for epoch in bar:
+        te = time.perf_counter()
+        model.train()
+        perm = torch.randperm(len(train_data), generator=gen).to(dev)
+        total, seen = 0.0, 0
+        for start in range(0, len(perm), batch_size):
+            rows = perm[start:start + batch_size]
+            if len(rows) < 2:  # BatchNorm cannot normalize a single row
+                continue
+            y = y_train.index_select(0, rows)
+            logits = model(train_data.batch(rows), y if teacher else None)
+            loss = model.loss(logits, y, label_smoothing)
+            for o in opts:
+                o.zero_grad(set_to_none=True)
+            loss.backward()
+            for o in opts:
+                o.step()
+            total += float(loss.detach()) * len(rows)
+            seen += len(rows)
+        val_loss, val_hf1 = _evaluate(model, val_data, y_val, val_paths, 1024, label_smoothing)
+        record = {"epoch": epoch, "train_loss": total / max(seen, 1), "val_loss": val_loss, "val_hF1": val_hf1,
+                  "seconds": time.perf_counter() - te}
+        history.epochs.append(record)
+        bar.set_postfix(loss=f"{record['train_loss']:.3f}", val_loss=f"{val_loss:.3f}", val_hF1=f"{val_hf1:.4f}")
+        value = val_loss if monitor == "loss" else -val_hf1
+        if value < best_value - 1e-6:
+            best_value, best_state, bad, history.best_epoch = value, copy.deepcopy(model.state_dict()), 0, epoch
+        else:
+            bad += 1
+            if bad >= patience:
+                history.stopped_early = True
+                break
+    bar.close()
+    model.load_state_dict(best_state)
+    model.eval()
+    history.seconds = time.perf_counter() - t0
+    return model, history

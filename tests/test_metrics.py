@@ -1,0 +1,85 @@
+"""Hierarchical and per-level metrics on small hand-computed cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from hiercat.metrics import (
+    evaluate_paths,
+    exact_match,
+    hierarchical_prf,
+    level_labels,
+    level_metrics,
+    path_validity,
+)
+from hiercat.taxonomy import STOP, Taxonomy
+
+TRUE = [("A", "B", "C"), ("A", "D"), ("E",)]
+PRED = [("A", "B", "X"), ("E",), ("E",)]
+
+
+def test_hierarchical_prf_hand_computed():
+    # Ancestor sets: {A, AB, ABC} vs {A, AB, ABX} -> 2 shared; {A, AD} vs {E} -> 0; {E} vs {E} -> 1.
+    # hP = 3/5, hR = 3/6, hF = 2 * .6 * .5 / 1.1 = 6/11.
+    r = hierarchical_prf(TRUE, PRED)
+    assert r["hP"] == pytest.approx(3 / 5)
+    assert r["hR"] == pytest.approx(1 / 2)
+    assert r["hF1"] == pytest.approx(6 / 11)
+
+
+def test_same_name_in_other_branch_is_a_different_label():
+    r = hierarchical_prf([("Men", "Shoes")], [("Women", "Shoes")])
+    assert r == {"hP": 0.0, "hR": 0.0, "hF1": 0.0}
+    assert level_metrics([("Men", "Shoes")], [("Women", "Shoes")], 2)["accuracy"] == 0.0
+
+
+def test_strings_and_tuples_agree_and_empty_prediction_only_costs_recall():
+    assert hierarchical_prf(["A > B"], [("A", "B")])["hF1"] == 1.0
+    r = hierarchical_prf([("A", "B"), ("C",)], [(), ("C",)])
+    assert r["hP"] == pytest.approx(1.0)  # the empty path adds nothing to the precision denominator
+    assert r["hR"] == pytest.approx(1 / 3)
+    assert r["hF1"] == pytest.approx(0.5)
+
+
+def test_short_paths_count_as_stop_per_level():
+    assert level_labels(TRUE, 2) == ["A > B", "A > D", STOP]
+    assert level_labels(TRUE, 3) == ["A > B > C", STOP, STOP]
+
+
+def test_level_metrics_hand_computed():
+    # Level 1: true [A, A, E], pred [A, E, E]: F1(A) = F1(E) = 2/3.
+    l1 = level_metrics(TRUE, PRED, 1)
+    assert l1["accuracy"] == pytest.approx(2 / 3)
+    assert l1["macro_f1"] == pytest.approx(2 / 3)
+    assert l1["weighted_f1"] == pytest.approx(2 / 3)
+    # Level 2: true [A>B, A>D, STOP], pred [A>B, STOP, STOP]: F1 = 1, 0, 2/3 (support 1 each).
+    l2 = level_metrics(TRUE, PRED, 2)
+    assert l2["accuracy"] == pytest.approx(2 / 3)
+    assert l2["macro_f1"] == pytest.approx(5 / 9)
+    assert l2["weighted_f1"] == pytest.approx(5 / 9)
+    # Level 3: true [A>B>C, STOP, STOP], pred [A>B>X, STOP, STOP]: F1 = 0, 0 (no support), 1 (support 2).
+    l3 = level_metrics(TRUE, PRED, 3)
+    assert l3["accuracy"] == pytest.approx(2 / 3)
+    assert l3["macro_f1"] == pytest.approx(1 / 3)
+    assert l3["weighted_f1"] == pytest.approx(2 / 3)
+
+
+def test_path_validity_against_taxonomy():
+    tax = Taxonomy.from_paths([("A", "B", "C"), ("A", "D"), ("E",)])
+    # A>B>X does not exist; A alone is an inner node that is no label; the empty path is never valid.
+    assert path_validity(PRED, tax) == pytest.approx(2 / 3)
+    assert path_validity([("A",), (), ("A", "D"), ("A", "B", "C")], tax) == pytest.approx(2 / 4)
+
+
+def test_evaluate_paths_summary():
+    tax = Taxonomy.from_paths(TRUE)
+    r = evaluate_paths(TRUE, PRED, tax)
+    assert r["n"] == 3
+    assert r["hF1"] == pytest.approx(6 / 11)
+    assert r["exact"] == pytest.approx(1 / 3) == exact_match(TRUE, PRED)
+    assert r["validity"] == pytest.approx(2 / 3)
+    assert r["l2_macro_f1"] == pytest.approx(5 / 9)
+    assert r["l3_weighted_f1"] == pytest.approx(2 / 3)
+    assert "l4_accuracy" not in r
+    with pytest.raises(ValueError):
+        evaluate_paths(TRUE, PRED[:2])
