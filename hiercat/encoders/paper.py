@@ -80,10 +80,11 @@ class PCAReducer:
 
     def __init__(self, components: np.ndarray, mean: np.ndarray, explained_variance: np.ndarray,
                  explained_variance_ratio: np.ndarray, meta: dict | None = None) -> None:
-        self.components = components.astype(np.float32)
-        self.mean = mean.astype(np.float32)
-        self.explained_variance = explained_variance.astype(np.float32)
-        self.explained_variance_ratio = explained_variance_ratio.astype(np.float32)
+        # C order: sklearn's components_ can be a Fortran-ordered view, which safetensors would write scrambled.
+        self.components = np.ascontiguousarray(components, dtype=np.float32)
+        self.mean = np.ascontiguousarray(mean, dtype=np.float32)
+        self.explained_variance = np.ascontiguousarray(explained_variance, dtype=np.float32)
+        self.explained_variance_ratio = np.ascontiguousarray(explained_variance_ratio, dtype=np.float32)
         self.meta = dict(meta or {})
 
     @property
