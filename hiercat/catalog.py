@@ -37,9 +37,11 @@ class CatalogOptions:
     mapping: CategoryMapping | None = None
     brand_from_title: bool | None = None  # None: only when the brand column is empty everywhere
     check_images: bool = True
+    require_category: bool = True  # False when classifying products whose category is unknown
 
 
-def read_table(path: str | Path, columns: dict[str, str] | None = None) -> pd.DataFrame:
+def read_table(path: str | Path, columns: dict[str, str] | None = None,
+               required: tuple[str, ...] = tuple(REQUIRED)) -> pd.DataFrame:
     """Read a CSV / Parquet / JSONL file as strings, renamed to hiercat's column names."""
     path = Path(path)
     if not path.exists():
@@ -66,7 +68,7 @@ def read_table(path: str | Path, columns: dict[str, str] | None = None) -> pd.Da
     if columns:
         df = df.rename(columns=columns)
     df.columns = [str(c).strip() for c in df.columns]
-    missing = [c for c in REQUIRED if c not in df.columns]
+    missing = [c for c in required if c not in df.columns]
     if missing:
         raise CatalogError(
             f"{path}: missing required column(s) {', '.join(missing)}; found {', '.join(df.columns)}. "
@@ -159,7 +161,8 @@ def validate(df: pd.DataFrame, source: str | Path, options: CatalogOptions) -> V
 
     reject(df["product_id"] == "", "missing product_id")
     reject(df["title"] == "", "missing title")
-    reject(df["category"] == "", "missing category")
+    if options.require_category:
+        reject(df["category"] == "", "missing category")
     key = df["platform"] + "\x00" + df["product_id"]
     dup = key.duplicated(keep="first") & (df["product_id"] != "")
     first_row = dict(zip(key[~key.duplicated(keep="first")], df["row"][~key.duplicated(keep="first")]))
@@ -169,7 +172,8 @@ def validate(df: pd.DataFrame, source: str | Path, options: CatalogOptions) -> V
     df["native_path"] = native.map(join_path)
     if options.mapping is not None:
         target = native.map(options.mapping.lookup)
-        reject(target.isna() & (df["category"] != ""), lambda i: f"unmapped category {df.at[i, 'native_path']!r}")
+        unmapped = target.isna() & (df["category"] != "") if options.require_category else pd.Series(False, index=df.index)
+        reject(unmapped, lambda i: f"unmapped category {df.at[i, 'native_path']!r}")
         df["path"] = target.map(lambda t: join_path(t) if t else "")
     else:
         df["path"] = df["native_path"]
