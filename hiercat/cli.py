@@ -211,6 +211,298 @@ def info(
         vs.close()
 
 
+def default_model_dir(store: Optional[Path], qdrant_url: Optional[str], name: str = "classifier") -> Path:
+    """Where models live: STORE/models/NAME for the embedded store, ./hiercat-models/NAME for a server."""
+    if qdrant_url or os.environ.get("QDRANT_URL"):
+        return Path("hiercat-models") / name
+    return Path(store or DEFAULT_STORE) / "models" / name
+
+
+def print_metrics(metrics: dict, title: str) -> None:
+    """A small table of the headline metrics."""
+    t = Table(title=title)
+    for col in ("metric", "value"):
+        t.add_column(col)
+    for key in sorted(metrics):
+        if key.startswith(("hP", "hR", "hF1", "exact", "validity")) or "macro_f1" in key:
+            t.add_row(key, f"{100 * metrics[key]:.2f} %")
+    console.print(t)
+
+
+@app.command()
+def train(
+    fusion: str = typer.Option("late", help="Fusion of the modalities: early, late, attention."),
+    modalities: str = typer.Option("all", help="Modalities: all, text, lexical, image, text+lexical, or vector names joined by commas."),
+    platforms: Optional[str] = typer.Option(None, help="Train on these platforms only (comma-separated)."),
+    labels: str = typer.Option("path", help="Label field: path (target taxonomy) or native_category (the shop's own tree)."),
+    epochs: int = typer.Option(60, help="At most this many epochs (early stopping, patience 5)."),
+    seed: int = typer.Option(0, help="Seed of the 64/16/20 split and of training."),
+    out: Optional[Path] = typer.Option(None, help="Model folder [default: STORE/models/classifier]."),
+    cascade_stage: bool = typer.Option(False, "--text-stage", help="Also train the cheap text-only first stage of the cascade (STORE/models/text)."),
+    target_escalation: float = typer.Option(0.2, help="With --text-stage: share of items the text stage escalates (threshold chosen on validation data)."),
+    store: Optional[Path] = StoreOpt,
+    qdrant_url: Optional[str] = UrlOpt,
+    collection: str = CollectionOpt,
+) -> None:
+    """Train the masked hierarchical classifier on the stored vectors and save it (safetensors + JSON sidecar)."""
+    from .experiment import train_on_store
+
+    vs = open_store_from_cli(store, qdrant_url, collection)
+    try:
+        plats = [p.strip() for p in platforms.split(",")] if platforms else None
+        target = out or default_model_dir(store, qdrant_url)
+        try:
+            result = train_on_store(vs, target, fusion=fusion, modalities=modalities, platforms=plats,
+                                    labels=labels, seed=seed, epochs=epochs)
+        except (KeyError, ValueError) as exc:
+            fail(str(exc).strip("'\""))
+        console.print(f"saved [bold]{target}[/] ({fusion} fusion, best epoch {result.history.get('best_epoch')}, "
+                      f"{result.fit_seconds:.0f} s)")
+        print_metrics(result.metrics, "held-out test split (20 %)")
+        if cascade_stage:
+            _train_text_stage(vs, target.parent / "text", plats, labels, seed, epochs, target_escalation)
+    finally:
+        vs.close()
+
+
+def _train_text_stage(vs, target: Path, plats, labels: str, seed: int, epochs: int, share: float) -> None:
+    import json
+
+    import numpy as np
+
+    from .cascade import choose_threshold
+    from .experiment import Split, label_paths, load_training_data, train_on_store
+    from .model import inputs_from_stored, predict
+    from .model.io import read_sidecar
+
+    result = train_on_store(vs, target, fusion="late", modalities="text+lexical", platforms=plats, labels=labels,
+                            seed=seed, epochs=epochs, record_split=False)
+    products = load_training_data(vs, plats)
+    paths = label_paths(products, labels)
+    split = Split.make(paths, seed)
+    val = predict(result.model, inputs_from_stored(products).take(split.val))
+    ok = np.array([p == paths[i] for p, i in zip(val.paths, split.val)])
+    thr = choose_threshold(val.path_conf, ok, target_escalation=share)
+    sidecar = read_sidecar(target)
+    sidecar["cascade_threshold"] = thr
+    (target / "model.json").write_text(json.dumps(sidecar, indent=1), encoding="utf-8")
+    console.print(f"text stage saved to [bold]{target}[/]; cascade threshold {thr:.3f} escalates ~{share:.0%}")
+
+
+@app.command()
+def classify(
+    input: Path = typer.Argument(..., help="Catalog of products to classify (CSV, Parquet, JSONL; category optional)."),
+    output: Path = typer.Option(Path("predictions.csv"), "-o", "--output", help="Predictions CSV."),
+    model: Optional[Path] = typer.Option(None, help="Model folder [default: STORE/models/classifier]."),
+    cascade: bool = typer.Option(False, "--cascade", help="Text-only first stage (STORE/models/text); escalate unsure items to the multimodal model."),
+    threshold: Optional[float] = typer.Option(None, help="Cascade threshold [default: the one chosen on validation data at training]."),
+    explain: bool = typer.Option(False, "--explain", help="Attach the k nearest stored products to every prediction."),
+    knn_threshold: float = typer.Option(0.5, help="Below this model confidence the kNN vote decides if it is more confident."),
+    k: int = typer.Option(10, "-k", help="Neighbours for the kNN vote and explanations."),
+    mapping: Optional[Path] = typer.Option(None, help="Map a category column to the target taxonomy to score the predictions."),
+    column: List[str] = typer.Option([], "--column", help="Rename a column: FILE_COLUMN=hiercat_column (repeatable)."),
+    platform: Optional[str] = typer.Option(None, help="Platform name for all rows."),
+    store: Optional[Path] = StoreOpt,
+    qdrant_url: Optional[str] = UrlOpt,
+    collection: str = CollectionOpt,
+) -> None:
+    """Embed new products, predict a valid taxonomy path with confidences, decision source and explanations."""
+    from .catalog import CatalogError, CatalogOptions
+    from .classify import Classifier, classify_rows, embed_rows, read_for_classification
+    from .encoders import ModelLoadError, preset_from_meta
+    from .mapping import CategoryMapping
+    from .metrics import evaluate_paths
+    from .model import ModelMismatchError
+
+    vs = open_store_from_cli(store, qdrant_url, collection)
+    try:
+        mdir = model or default_model_dir(store, qdrant_url)
+        if not (Path(mdir) / "model.safetensors").exists():
+            fail(f"no model at {mdir}: run `hiercat train` first")
+        try:
+            clf = Classifier.load(vs, mdir, (Path(mdir).parent / "text") if cascade else None, threshold)
+            preset = preset_from_meta(vs.get_meta())
+        except (ModelMismatchError, ModelLoadError, ValueError, FileNotFoundError) as exc:
+            fail(str(exc))
+        options = CatalogOptions(columns=_parse_columns(column), platform=platform,
+                                 mapping=CategoryMapping.load(mapping) if mapping else None)
+        try:
+            rows, rejects = read_for_classification(input, options)
+        except CatalogError as exc:
+            fail(str(exc))
+        if len(rejects):
+            console.print(f"[yellow]{len(rejects)} rows cannot be classified[/]: "
+                          + "; ".join(f"row {r}: {why}" for r, why in zip(rejects["row"][:5], rejects["reason"][:5])))
+        with console.status(f"embedding {len(rows)} products"):
+            inputs, notes = embed_rows(rows, preset)
+        table = classify_rows(rows, inputs, clf, vs, explain=explain, knn_k=k, knn_threshold=knn_threshold)
+        table["note"] = notes
+        output.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(output, index=False)
+        shares = table["source"].value_counts(normalize=True)
+        console.print(f"{len(table)} products classified -> [bold]{output}[/]; decided by "
+                      + ", ".join(f"{s} {100 * v:.1f} %" for s, v in shares.items()))
+        if cascade:
+            console.print(f"escalated to the multimodal model: {100 * (table['source'] == 'multimodal').mean():.1f} %")
+        if "true_path" in table:
+            print_metrics(evaluate_paths(table["true_path"].tolist(), table["predicted_path"].tolist(), clf.model.taxonomy),
+                          "against the given categories")
+    finally:
+        vs.close()
+
+
+@app.command()
+def evaluate(
+    out: Path = typer.Option(Path("hiercat-report"), help="Report folder (report.md, report.html, plots)."),
+    labels: str = typer.Option("path", help="Label field: path (target taxonomy) or native_category."),
+    platforms: Optional[str] = typer.Option(None, help="Within-shop grid on these platforms only (comma-separated)."),
+    cross: Optional[str] = typer.Option(None, help="Cross-platform pairs TRAIN:TEST, comma-separated, e.g. myntra:hm."),
+    epochs: int = typer.Option(60, help="At most this many epochs per configuration."),
+    seed: int = typer.Option(0, help="Seed of the split and of training."),
+    cascade_targets: str = typer.Option("0.1,0.3", help="Escalation shares to report for the cascade."),
+    store: Optional[Path] = StoreOpt,
+    qdrant_url: Optional[str] = UrlOpt,
+    collection: str = CollectionOpt,
+) -> None:
+    """Table-II grid (unimodal rows, early/late/attention fusion, kNN), cascade and cross-platform tables, with plots."""
+    from .evaluate import Row, cascade_rows, cross_platform, knn_row, run_grid
+    from .experiment import label_paths, load_training_data
+    from .model import predict
+    from .model.inputs import inputs_from_stored
+    from .report import plot_confusion, plot_level_f1, write_report
+
+    vs = open_store_from_cli(store, qdrant_url, collection)
+    try:
+        plats = [p.strip() for p in platforms.split(",")] if platforms else None
+        products = load_training_data(vs, plats)
+        paths = label_paths(products, labels)
+        levels = max(len(p) for p in paths)
+        console.print(f"{len(products)} products, {levels} levels, labels from `{labels}`")
+
+        def show(row: Row) -> None:
+            console.print(f"  {row.name:32s} hF1 {100 * row.metrics['hF1']:.2f}  "
+                          f"L{levels} macro-F1 {100 * row.metrics.get(f'l{levels}_macro_f1', float('nan')):.2f}  "
+                          f"valid {100 * row.metrics.get('validity', float('nan')):.1f} %  ({row.fit_seconds:.0f} s)")
+
+        rows, split = run_grid(products, labels, seed, epochs, on_row=show)
+        meta = vs.get_meta()
+        title_vec = next((n for n in (meta.get("preset") or {}).get("vectors", {}) if n.endswith("_title")), None)
+        if title_vec:
+            rows.append(knn_row(vs, products, split, labels, title_vec))
+            show(rows[-1])
+        sections = [("Within-shop results (Table II shape)",
+                     f"Seeded stratified 64/16/20 split (seed {seed}) of {len(products)} products; test = {len(split.test)}. "
+                     "Percentages; hP/hR/hF1 over ancestor sets, per-level macro and weighted F1, valid paths under masking.",
+                     rows, levels)]
+        trained = [r for r in rows if "model" in r.extra]
+        best = max(trained, key=lambda r: r.metrics["hF1"])
+        text_row = next((r for r in trained if r.name.startswith("text + lexical")), None)
+        if text_row is not None and best is not text_row:
+            targets = [float(x) for x in cascade_targets.split(",") if x.strip()]
+            casc = cascade_rows(text_row.extra["model"], best.extra["model"], products, split, labels, targets)
+            sections.append(("Two-stage cascade", f"Stage 1 = {text_row.name}; stage 2 = {best.name}. Thresholds chosen "
+                             "on the validation split for a target escalation share; times per 1,000 products.", casc, levels))
+        if cross:
+            xrows = []
+            for pair in cross.split(","):
+                a, b = pair.split(":")
+                xrows += cross_platform(products, a.strip(), b.strip(), labels, seed, epochs=epochs)
+                for r in xrows[-3:]:
+                    show(r)
+            sections.append(("Cross-platform results (Table III shape)",
+                             "Trained on every product of one platform (its own validation split for early stopping), "
+                             "tested on every product of the other. label_coverage = share of test products whose "
+                             "category the training platform has at all.", xrows, levels))
+        out.mkdir(parents=True, exist_ok=True)
+        figs = [("Per-level macro-F1 per configuration", plot_level_f1(trained, levels, out / "level_f1.png"))]
+        worst = min(range(1, levels + 1), key=lambda k: best.metrics.get(f"l{k}_macro_f1", 1.0))
+        test_paths = [paths[i] for i in split.test]
+        pred = predict(best.extra["model"], inputs_from_stored(products).take(split.test))
+        figs.append((f"Confusion matrix at level {worst} ({best.name})",
+                     plot_confusion(test_paths, pred.paths, worst, out / "confusion.png")))
+        md, page = write_report(out, "hiercat evaluation", sections, figs,
+                                notes=[f"Store preset: {(meta.get('preset') or {}).get('name')}; vectors: "
+                                       f"{', '.join((meta.get('preset') or {}).get('vectors', {}))}."])
+        console.print(f"report: [bold]{md}[/] and {page}")
+    finally:
+        vs.close()
+
+
+@app.command("train-image-encoder")
+def train_image_encoder(
+    images: List[Path] = typer.Argument(..., help="Image files or folders of images."),
+    out: Path = typer.Option(Path("simclr_resnet18.safetensors"), help="Weights file (safetensors)."),
+    epochs: int = typer.Option(10, help="Epochs over the images."),
+    strength: str = typer.Option("middle", help="Augmentation strength: low, middle, high."),
+    batch_size: int = typer.Option(256, help="Batch size (NT-Xent uses the batch as negatives)."),
+    input_size: int = typer.Option(64, help="Square input size in pixels."),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """Train the self-supervised SimCLR image encoder (ResNet-18, NT-Xent) on a catalog's own images."""
+    from .encoders.simclr import train_image_encoder_cli
+
+    train_image_encoder_cli(images, out=out, epochs=epochs, strength=strength, batch_size=batch_size,
+                            input_size=input_size, seed=seed)
+
+
+@app.command()
+def demo(
+    folder: Path = typer.Option(Path("demo"), help="The bundled demo sample (myntra/ and mappings/)."),
+    work: Path = typer.Option(Path("hiercat-demo"), help="Where the demo's store, model and predictions go."),
+    epochs: int = typer.Option(30, help="At most this many training epochs."),
+) -> None:
+    """Run the whole job on the bundled demo: ingest, train, classify held-out products with explanations."""
+    import pandas as pd
+
+    catalog = folder / "myntra" / "products.csv"
+    if not catalog.exists():
+        fail(f"no demo sample at {catalog}: run from the repository root or pass --folder")
+    store = work / "store"
+    console.rule("1. ingest (validate, map to the Google taxonomy, embed, upsert into embedded Qdrant)")
+    _run_step(ingest, [catalog], mapping=folder / "mappings" / "myntra_to_gpt.csv", store=store,
+              platform=None, taxonomy=GOOGLE_TAXONOMY, preset="minilm", column=[], sep=" > ", rejects=None,
+              batch_size=256, qdrant_url=None, collection="products")
+    console.rule("2. train the masked hierarchical classifier (late fusion of title, brand, lexical, image)")
+    _run_step(train, fusion="late", modalities="all", platforms=None, labels="path", epochs=epochs, seed=0,
+              out=None, cascade_stage=False, target_escalation=0.2, store=store, qdrant_url=None, collection="products")
+    console.rule("3. classify held-out products, with kNN explanations from Qdrant")
+    from .store import open_store
+
+    with open_store(store) as vs:
+        test_ids = {p.payload["product_id"] for p in vs.scroll({"split": "test"})}
+    rows = pd.read_csv(catalog, dtype=str, keep_default_na=False)
+    new = rows[rows["product_id"].isin(test_ids)].head(200).copy()
+    new["image"] = [str((catalog.parent / p).resolve()) for p in new["image"]]
+    new_file = work / "new_products.csv"
+    new.to_csv(new_file, index=False)
+    out = work / "predictions.csv"
+    _run_step(classify, new_file, output=out, model=None, cascade=False, threshold=None, explain=True,
+              knn_threshold=0.5, k=5, mapping=folder / "mappings" / "myntra_to_gpt.csv", column=[], platform=None,
+              store=store, qdrant_url=None, collection="products")
+    import json
+
+    pred = pd.read_csv(out, dtype=str, keep_default_na=False)
+    t = Table(title="a few predictions (first neighbour as explanation)")
+    for col in ("title", "predicted", "conf", "nearest stored product"):
+        t.add_column(col)
+    for _, r in pred.head(8).iterrows():
+        n = json.loads(r["neighbours"])[0] if r.get("neighbours") else {}
+        t.add_row(r["title"], r["predicted_path"].split(" > ", 1)[-1], f"{float(r['confidence']):.2f}",
+                  f"{n.get('title', '')} [{n.get('score', 0):.2f}]")
+    console.print(t)
+    console.print(f"done: store {store}, model {store / 'models' / 'classifier'}, predictions {out}. "
+                  f"Next: `hiercat search \"red running shoes\" --store {store}` or "
+                  f"`hiercat recluster Shoes --store {store}`.")
+
+
+def _run_step(command, *args, **kwargs) -> None:
+    try:
+        command(*args, **kwargs)
+    except typer.Exit as exc:
+        if exc.exit_code:
+            raise
+
+
 def main() -> None:
     """Entry point for `python -m hiercat`."""
     app()

@@ -1,0 +1,158 @@
+"""Classifying new products: embed them like the store, predict valid paths, fall back to and explain with kNN."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from .cascade import CascadeResult, cascade_predict
+from .catalog import CatalogOptions, read_table, validate
+from .knn import KnnVote, knn_classify
+from .model import HierarchicalClassifier, ModalityInputs, Predictions, load_model, predict
+from .model.inputs import CSRArrays
+from .store.base import VectorStore
+from .taxonomy import join_path, split_path
+
+
+@dataclass
+class Classifier:
+    """A trained model (optionally with a cheap text-only first stage) bound to the store it was trained on."""
+
+    model: HierarchicalClassifier
+    sidecar: dict[str, Any]
+    text_model: HierarchicalClassifier | None = None
+    threshold: float | None = None
+
+    @classmethod
+    def load(cls, store: VectorStore, model_path: str | Path, text_model_path: str | Path | None = None,
+             threshold: float | None = None) -> "Classifier":
+        """Load model(s), refusing ones whose vectors do not match the store's."""
+        preset = store.get_meta().get("preset") or {}
+        vectors, sparse = preset.get("vectors"), preset.get("sparse")
+        model, sidecar = load_model(model_path, vectors, sparse)
+        text_model = None
+        if text_model_path is not None:
+            text_model, text_meta = load_model(text_model_path, vectors, sparse)
+            if threshold is None:
+                threshold = float(text_meta.get("cascade_threshold", 0.9))
+        return cls(model, sidecar, text_model, threshold)
+
+    def predict(self, inputs: ModalityInputs, decode: str = "greedy") -> tuple[Predictions, list[str], CascadeResult | None]:
+        """Predictions, the deciding stage per item, and the cascade details when a text stage is set."""
+        if self.text_model is None:
+            pred = predict(self.model, inputs, decode=decode)
+            return pred, ["model"] * len(pred), None
+        result = cascade_predict(self.text_model, self.model, inputs, float(self.threshold or 0.0), decode)
+        return result.predictions, result.source, result
+
+
+def embed_rows(rows: pd.DataFrame, preset: Any, batch_size: int = 256) -> tuple[ModalityInputs, list[str]]:
+    """Vectors of catalog rows exactly as ingest makes them; a corrupt image leaves a zero image row and a note."""
+    dense_parts: dict[str, list[np.ndarray]] = {}
+    sparse_parts: dict[str, list] = {}
+    notes: list[str] = []
+    for lo in range(0, len(rows), batch_size):
+        batch = rows.iloc[lo: lo + batch_size]
+        images: list[Image.Image | None] = []
+        for p in batch["image_path"]:
+            note = ""
+            im = None
+            if p:
+                try:
+                    with Image.open(p) as raw:
+                        im = raw.convert("RGB")
+                except Exception as exc:  # noqa: BLE001 - any decoder failure means "no usable image"
+                    note = f"image unusable ({type(exc).__name__}); classified without it"
+            images.append(im)
+            notes.append(note)
+        dense, sparse = preset.encode(batch["title"].tolist(), batch["brand"].tolist(), images)
+        for k, v in dense.items():
+            dense_parts.setdefault(k, []).append(v)
+        for k, v in sparse.items():
+            sparse_parts.setdefault(k, []).extend(v)
+    inputs = ModalityInputs({k: np.concatenate(v) for k, v in dense_parts.items()},
+                            {k: CSRArrays.from_vectors(v) for k, v in sparse_parts.items()})
+    return inputs, notes
+
+
+def knn_vector_name(vector_names: Sequence[str]) -> str:
+    """The vector kNN explanations use: the title vector, else the first one."""
+    return next((n for n in vector_names if n.endswith("_title")), vector_names[0])
+
+
+def classify_rows(
+    rows: pd.DataFrame,
+    inputs: ModalityInputs,
+    classifier: Classifier,
+    store: VectorStore,
+    explain: bool = False,
+    knn_k: int = 10,
+    knn_threshold: float = 0.5,
+    decode: str = "greedy",
+) -> pd.DataFrame:
+    """Predictions table: path, per-level confidence, deciding source, and kNN neighbours when asked or needed.
+
+    Items whose model confidence is below `knn_threshold` take the kNN vote if it is more confident.
+    """
+    pred, source, _ = classifier.predict(inputs, decode)
+    source = list(source)
+    paths = list(pred.paths)
+    conf = pred.path_conf.astype(float).copy()
+    low = np.flatnonzero(conf < knn_threshold)
+    need = np.arange(len(paths)) if explain else low
+    votes: dict[int, KnnVote] = {}
+    if len(need):
+        name = knn_vector_name(list(inputs.dense) or list(inputs.sparse))
+        queries = (inputs.dense[name][need] if name in inputs.dense else inputs.sparse[name].take(need).to_vectors())
+        for i, v in zip(need, knn_classify(store, name, list(queries), k=knn_k, filter={"split": ["train", "val"]}
+                                           if _has_split(store) else None)):
+            votes[int(i)] = v
+    for i in low:
+        v = votes.get(int(i))
+        if v is not None and v.path and v.confidence > conf[i]:
+            paths[i], conf[i] = v.path, v.confidence
+            source[i] = "knn"
+    depth = pred.level_conf.shape[1]
+    out = pd.DataFrame({
+        "product_id": rows["product_id"].values,
+        "platform": rows["platform"].values,
+        "title": rows["title"].values,
+        "predicted_path": [join_path(p) for p in paths],
+        "confidence": conf,
+        "source": source,
+    })
+    for k in range(depth):
+        out[f"level_{k + 1}"] = [join_path(p[: k + 1]) if len(p) > k else "" for p in paths]
+        out[f"level_{k + 1}_confidence"] = pred.level_conf[:, k]
+    if explain:
+        out["neighbours"] = [
+            json.dumps([{"product_id": n.product_id, "platform": n.platform, "title": n.title, "path": n.path,
+                         "score": round(n.score, 4)} for n in votes[i].neighbours], ensure_ascii=False)
+            for i in range(len(paths))
+        ]
+    if "path" in rows.columns and (rows["path"] != "").any():
+        out["true_path"] = rows["path"].values
+        out["correct"] = [t == p for t, p in zip(out["true_path"], out["predicted_path"])]
+    return out
+
+
+def _has_split(store: VectorStore) -> bool:
+    # Neighbours come from training products only once a split is recorded, so test items never explain themselves.
+    return store.count({"split": ["train", "val"]}) > 0
+
+
+def read_for_classification(source: str | Path, options: CatalogOptions) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows to classify (category optional) and rejected rows with reasons."""
+    options.require_category = False
+    table = read_table(source, options.columns, required=("product_id", "title"))
+    checked = validate(table, source, options)
+    rows = checked.rows
+    if "path" in rows.columns:
+        rows["path"] = [join_path(split_path(p)) if p else "" for p in rows["path"]]
+    return rows, checked.rejects

@@ -1,0 +1,143 @@
+"""Honest evaluation on stored products: the Table-II grid (modalities x fusion), kNN, cross-platform, cascade."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .cascade import cascade_predict, choose_threshold
+from .dataset import StoredProducts
+from .experiment import Split, fit_and_score, label_paths, modality_groups
+from .knn import knn_classify
+from .metrics import evaluate_paths
+from .model import ModalityInputs, inputs_from_stored, predict
+from .store.base import VectorStore
+
+FUSIONS = ("early", "late", "attention")
+
+
+@dataclass
+class Row:
+    """One line of a results table: what was trained on what, its metrics and timings."""
+
+    name: str
+    modalities: list[str]
+    fusion: str
+    metrics: dict[str, float]
+    fit_seconds: float = 0.0
+    predict_seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def grid_rows(names: Sequence[str]) -> list[tuple[str, list[str], str]]:
+    """(row name, modalities, fusion) of the Table-II grid: unimodal rows, then each fusion over all modalities."""
+    groups = modality_groups(names)
+    rows = []
+    for g in ("text", "lexical", "image"):
+        if g in groups:
+            rows.append((f"{g} only", groups[g], "early"))
+    if "text+lexical" in groups and "lexical" in groups and "text" in groups:
+        rows.append(("text + lexical (late)", groups["text+lexical"], "late"))
+    for f in FUSIONS:
+        rows.append((f"all, {f} fusion", groups["all"], f))
+    return rows
+
+
+def run_grid(products: StoredProducts, labels: str = "path", seed: int = 0, epochs: int = 60,
+             rows: Sequence[tuple[str, list[str], str]] | None = None,
+             on_row: Callable[[Row], None] | None = None, **train_kwargs: Any) -> tuple[list[Row], Split]:
+    """Train and test every grid row on one seeded 64/16/20 split of the products."""
+    paths = label_paths(products, labels)
+    split = Split.make(paths, seed)
+    inputs = inputs_from_stored(products)
+    out = []
+    for name, mods, fusion in rows or grid_rows(inputs.names):
+        r = fit_and_score(inputs, paths, split.train, split.val, split.test, fusion=fusion, modalities=mods,
+                          seed=seed, epochs=epochs, **train_kwargs)
+        row = Row(name, list(mods), fusion, r.metrics, r.fit_seconds, r.predict_seconds,
+                  {"best_epoch": r.history.get("best_epoch"), "model": r.model})
+        out.append(row)
+        if on_row:
+            on_row(row)
+    return out, split
+
+
+def knn_row(store: VectorStore, products: StoredProducts, split: Split, labels: str, vector: str,
+            k: int = 10) -> Row:
+    """Qdrant kNN vote on the test products, neighbours restricted to the training + validation products."""
+    paths = label_paths(products, labels)
+    fit_ids = [products.ids[i] for i in np.concatenate([split.train, split.val])]
+    store.set_payload(fit_ids, {"eval_role": "reference"})
+    store.set_payload([products.ids[i] for i in split.test], {"eval_role": "query"})
+    queries = products.dense[vector][split.test] if vector in products.dense else \
+        [products.sparse[vector][i] for i in split.test]
+    t0 = time.perf_counter()
+    votes = knn_classify(store, vector, list(queries), k=k, filter={"eval_role": "reference"})
+    seconds = time.perf_counter() - t0
+    if labels != "path":
+        # The vote reads `path` payloads; map neighbours' labels through their own field instead.
+        by_id = dict(zip(products.payload["product_id"] + "\x1f" + products.payload["platform"],
+                         products.payload[labels]))
+        from .knn import vote
+        for v in votes:
+            for n in v.neighbours:
+                n.path = by_id.get(n.product_id + "\x1f" + n.platform, n.path)
+            v.path, v.confidence = vote(v.neighbours)
+    metrics = evaluate_paths([paths[i] for i in split.test], [v.path for v in votes],
+                             levels=max(len(p) for p in paths))
+    return Row(f"kNN vote (k={k}, {vector})", [vector], "knn", metrics, 0.0, seconds)
+
+
+def cross_platform(products: StoredProducts, train_platform: str, test_platform: str, labels: str = "path",
+                   seed: int = 0, fusions: Sequence[str] = FUSIONS, epochs: int = 60,
+                   modalities: Sequence[str] | None = None, **train_kwargs: Any) -> list[Row]:
+    """Train on one platform (its own train/val split), test on every product of another, per fusion."""
+    plat = products.payload["platform"].to_numpy()
+    src = products.where(plat == train_platform)
+    dst = products.where(plat == test_platform)
+    if not len(src) or not len(dst):
+        raise ValueError(f"need products of both {train_platform!r} and {test_platform!r}")
+    src_paths, dst_paths = label_paths(src, labels), label_paths(dst, labels)
+    split = Split.make(src_paths, seed)
+    tr, va = np.concatenate([split.train, split.test]), split.val
+    src_inputs, dst_inputs = inputs_from_stored(src), inputs_from_stored(dst)
+    seen = set(src_paths)
+    covered = float(np.mean([p in seen for p in dst_paths]))
+    rows = []
+    for f in fusions:
+        r = fit_and_score(src_inputs, src_paths, tr, va, np.zeros(0, int), fusion=f, modalities=modalities,
+                          test_inputs=dst_inputs, test_paths=dst_paths, seed=seed, epochs=epochs, **train_kwargs)
+        rows.append(Row(f"{train_platform} → {test_platform}, {f} fusion", list(modalities or src_inputs.names), f,
+                        r.metrics, r.fit_seconds, r.predict_seconds, {"label_coverage": covered}))
+    return rows
+
+
+def cascade_rows(text_model, full_model, products: StoredProducts, split: Split, labels: str = "path",
+                 targets: Sequence[float] = (0.1, 0.3)) -> list[Row]:
+    """Cascade at thresholds chosen on validation data for target escalation shares; time per 1,000 products."""
+    paths = label_paths(products, labels)
+    inputs = inputs_from_stored(products)
+    val_in, test_in = inputs.take(split.val), inputs.take(split.test)
+    val_pred = predict(text_model, val_in)
+    val_ok = np.array([p == paths[i] for p, i in zip(val_pred.paths, split.val)])
+    test_paths = [paths[i] for i in split.test]
+    levels = max(len(p) for p in paths)
+    rows = []
+    for share in targets:
+        thr = choose_threshold(val_pred.path_conf, val_ok, target_escalation=share)
+        res = cascade_predict(text_model, full_model, test_in, thr)
+        m = evaluate_paths(test_paths, res.predictions.paths, levels=levels)
+        n = len(split.test)
+        t_all = time.perf_counter()
+        predict(full_model, test_in)
+        full_s = time.perf_counter() - t_all
+        rows.append(Row(f"cascade, escalate {share:.0%} (threshold {thr:.3f})", [], "cascade", m,
+                        0.0, res.stage1_seconds + res.stage2_seconds,
+                        {"threshold": thr, "escalated": res.escalated_share,
+                         "stage1_ms_per_1000": 1e6 * res.stage1_seconds / n,
+                         "stage2_ms_per_1000": 1e6 * res.stage2_seconds / n,
+                         "multimodal_only_ms_per_1000": 1e6 * full_s / n}))
+    return rows

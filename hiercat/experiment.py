@@ -1,0 +1,159 @@
+"""Training runs on stored products: labels, the seeded split, fitting, scoring and saving a classifier."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .dataset import StoredProducts, load_products
+from .metrics import evaluate_paths
+from .model import (HierarchicalClassifier, ModalityInputs, inputs_from_stored, predict, save_model,
+                    stratified_split, train_classifier)
+from .store.base import Filter, VectorStore
+from .taxonomy import Taxonomy, split_path
+
+LABEL_FIELDS = ("path", "native_category")
+SPLIT_FRACTIONS = (0.64, 0.16, 0.20)
+
+
+def label_paths(products: StoredProducts, labels: str = "path") -> list[tuple[str, ...]]:
+    """Label path per product from a payload field: `path` (target taxonomy) or `native_category`."""
+    if labels not in products.payload.columns:
+        raise KeyError(f"no payload field {labels!r}; use one of {', '.join(LABEL_FIELDS)}")
+    return [split_path(p) for p in products.payload[labels]]
+
+
+def modality_groups(names: Sequence[str]) -> dict[str, list[str]]:
+    """Named modality subsets of a store's vectors: text, lexical, image, text+lexical, all."""
+    text = [n for n in names if n.endswith("_title") or n.endswith("_brand")]
+    dense_text = [n for n in text if not n.startswith("lex_")]
+    lex = [n for n in names if n.startswith("lex_")]
+    image = [n for n in names if n.endswith("_image")]
+    groups = {"text": dense_text, "lexical": lex, "image": image, "text+lexical": dense_text + lex,
+              "all": list(names)}
+    return {k: v for k, v in groups.items() if v}
+
+
+def resolve_modalities(spec: str | Sequence[str] | None, names: Sequence[str]) -> list[str]:
+    """Modalities from a group name ('text', 'image', 'all', ...) or comma-separated vector names."""
+    if spec is None or spec == "all":
+        return list(names)
+    if isinstance(spec, str):
+        groups = modality_groups(names)
+        if spec in groups:
+            return groups[spec]
+        spec = [s.strip() for s in spec.split(",") if s.strip()]
+    unknown = [s for s in spec if s not in names]
+    if unknown:
+        raise KeyError(f"unknown modalities {unknown}; the store has {list(names)} "
+                       f"and groups {list(modality_groups(names))}")
+    return list(spec)
+
+
+@dataclass
+class Split:
+    """Positions of the train / validation / test products (seeded, stratified on the label path)."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    seed: int = 0
+
+    @classmethod
+    def make(cls, paths: Sequence[Sequence[str]], seed: int = 0) -> "Split":
+        """64/16/20 stratified split of the given label paths."""
+        tr, va, te = stratified_split(paths, SPLIT_FRACTIONS, seed)
+        return cls(np.sort(tr), np.sort(va), np.sort(te), seed)
+
+
+@dataclass
+class RunResult:
+    """A trained model with its test metrics and timings."""
+
+    model: HierarchicalClassifier
+    metrics: dict[str, float]
+    fit_seconds: float
+    predict_seconds: float
+    history: dict[str, Any] = field(default_factory=dict)
+
+
+def fit_and_score(
+    inputs: ModalityInputs,
+    paths: Sequence[tuple[str, ...]],
+    train: np.ndarray,
+    val: np.ndarray,
+    test: np.ndarray,
+    fusion: str = "late",
+    modalities: Sequence[str] | None = None,
+    test_inputs: ModalityInputs | None = None,
+    test_paths: Sequence[tuple[str, ...]] | None = None,
+    decode: str = "greedy",
+    seed: int = 0,
+    progress: bool = False,
+    **train_kwargs: Any,
+) -> RunResult:
+    """Train on `train` (early stopping on `val`) and score on `test` (or on other test inputs: cross-platform)."""
+    tax = Taxonomy.from_paths([paths[i] for i in np.concatenate([train, val])])
+    t0 = time.perf_counter()
+    model, history = train_classifier(
+        inputs.take(train), [paths[i] for i in train], tax, fusion=fusion, modalities=modalities,
+        val=(inputs.take(val), [paths[i] for i in val]), seed=seed, progress=progress, **train_kwargs)
+    fit_s = time.perf_counter() - t0
+    if test_inputs is None:
+        test_inputs, test_paths = inputs.take(test), [paths[i] for i in test]
+    t1 = time.perf_counter()
+    pred = predict(model, test_inputs, decode=decode)
+    pred_s = time.perf_counter() - t1
+    metrics = evaluate_paths(test_paths, pred.paths, model.taxonomy, levels=max(len(p) for p in paths))
+    return RunResult(model, metrics, fit_s, pred_s, history.to_dict())
+
+
+def load_training_data(store: VectorStore, platforms: Sequence[str] | None = None,
+                       filter: Filter | None = None) -> StoredProducts:
+    """Every stored product (optionally of some platforms) with all its vectors."""
+    flt = dict(filter or {})
+    if platforms:
+        flt["platform"] = list(platforms)
+    products = load_products(store, flt or None)
+    if not len(products):
+        raise ValueError("no stored products match" + (f" platforms {list(platforms)}" if platforms else "")
+                         + ": run `hiercat ingest` first")
+    return products
+
+
+def train_on_store(
+    store: VectorStore,
+    out: str | Path,
+    fusion: str = "late",
+    modalities: str | Sequence[str] | None = None,
+    platforms: Sequence[str] | None = None,
+    labels: str = "path",
+    seed: int = 0,
+    decode: str = "greedy",
+    record_split: bool = True,
+    progress: bool = True,
+    **train_kwargs: Any,
+) -> RunResult:
+    """Train a classifier on the store's products (64/16/20 split), save it to `out`, record the split in payloads."""
+    products = load_training_data(store, platforms)
+    paths = label_paths(products, labels)
+    split = Split.make(paths, seed)
+    inputs = inputs_from_stored(products)
+    mods = resolve_modalities(modalities, inputs.names)
+    result = fit_and_score(inputs, paths, split.train, split.val, split.test, fusion=fusion, modalities=mods,
+                           decode=decode, seed=seed, progress=progress, **train_kwargs)
+    meta = store.get_meta()
+    if record_split:
+        for name, part in (("train", split.train), ("val", split.val), ("test", split.test)):
+            store.set_payload([products.ids[i] for i in part], {"split": name, "split_seed": seed})
+    save_model(result.model, out, {
+        "preset": meta.get("preset"), "labels": labels, "platforms": list(platforms or []), "seed": seed,
+        "metrics": result.metrics, "history": result.history, "decode": decode,
+        "split_sizes": {"train": len(split.train), "val": len(split.val), "test": len(split.test)},
+        "fit_seconds": result.fit_seconds,
+    })
+    return result
