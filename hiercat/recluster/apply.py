@@ -1,0 +1,212 @@
+"""Adopting a (possibly edited) proposal: new sub-categories in the taxonomy, rewritten payloads, no product left behind."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..encoders.base import TextEncoder, l2_normalize
+from ..store.base import VectorStore
+from ..taxonomy import Taxonomy, join_path, split_path
+from .features import build_features, fused_weights, needed_roles, role_vectors, store_text_encoder, usable_rows
+from .proposal import Proposal, ProposalError
+from .select import select_category, store_taxonomy
+
+
+@dataclass
+class ApplyResult:
+    """What applying a proposal changed."""
+
+    category: str
+    added_paths: list[str]
+    updated: int  # products whose label path was rewritten from the proposal
+    assigned: int  # products placed by nearest centroid (set aside, or not in the proposal)
+    kept_at_category: int  # products the user's drops keep at the category itself
+    path_counts: dict[str, int] = field(default_factory=dict)
+
+
+def label_fields(path: Sequence[str], clear_from: int = 0) -> dict[str, Any]:
+    """Payload keys of a label path (path, levels, level_k, depth); level_k beyond it up to clear_from set to None."""
+    parts = tuple(path)
+    out: dict[str, Any] = {"path": join_path(parts), "levels": list(parts), "depth": len(parts)}
+    for k in range(1, max(len(parts), clear_from) + 1):
+        # A product moved up a level must not keep a stale deeper prefix that filters would match.
+        out[f"level_{k}"] = join_path(parts[:k]) if k <= len(parts) else None
+    return out
+
+
+def _write_paths(store: VectorStore, paths: Mapping[str, tuple[str, ...]], clear_from: int) -> dict[str, int]:
+    by_path: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for pid, path in paths.items():
+        by_path[path].append(pid)
+    counts = {}
+    for path, ids in sorted(by_path.items()):
+        # One call per distinct path: a category has a handful of new paths and thousands of products.
+        store.set_payload(ids, label_fields(path, clear_from))
+        counts[join_path(path)] = len(ids)
+    return counts
+
+
+def _record(store: VectorStore, new_paths: Sequence[tuple[str, ...]], entry: dict[str, Any]) -> list[str]:
+    """Add new label paths to the store taxonomy and append the change to meta['recategorizations']."""
+    meta = store.get_meta()
+    tax = Taxonomy.from_dict(meta["taxonomy"]) if meta.get("taxonomy") else store_taxonomy(store)
+    added = [join_path(p) for p in sorted(set(new_paths)) if p not in tax.paths]
+    for p in sorted(set(new_paths)):
+        tax.add_path(p, terminal=True)
+    meta["taxonomy"] = tax.to_dict()
+    meta.setdefault("recategorizations", []).append({**entry, "added_paths": added})
+    store.set_meta(meta)
+    return added
+
+
+def _settle_terminal(store: VectorStore, category: tuple[str, ...]) -> bool:
+    """Keep the category a valid label only while products remain directly on it; True if it still is."""
+    # With every product in a sub-category, the classifier should learn to go down, not stop here.
+    meta = store.get_meta()
+    tax = Taxonomy.from_dict(meta["taxonomy"])
+    still = store.count({"path": join_path(category)}) > 0
+    if still:
+        tax.terminal.add(category)
+    else:
+        tax.terminal.discard(category)
+    meta["taxonomy"] = tax.to_dict()
+    store.set_meta(meta)
+    return still
+
+
+def recategorized(store: VectorStore, category: str | Sequence[str]) -> list[dict[str, Any]]:
+    """The meta records of earlier recategorizations of a category (oldest first)."""
+    cat = join_path(split_path(category) if isinstance(category, str) else tuple(category))
+    return [r for r in store.get_meta().get("recategorizations", []) if r.get("category") == cat]
+
+
+def assign_to_nearest(
+    store: VectorStore,
+    category: str | Sequence[str],
+    vectors: str | None = None,
+    weights: Mapping[str, float] | None = None,
+    exclude: Sequence[str] = (),
+    text_encoder: TextEncoder | None = None,
+) -> dict[str, tuple[str, ...]]:
+    """Give every product still labelled exactly `category` the sub-category of the nearest centroid, top-down.
+
+    Centroids are the mean vectors of products already in each sub-category. At each node the
+    products directly on it (kept there by a drop) compete as a 'stop here' centroid, so a new
+    product resembling dropped ones stays where the user put those. Products in `exclude` and those
+    kept at the category by earlier drops are left alone. Returns the new paths written.
+    """
+    tax = store_taxonomy(store)
+    sel = select_category(store, category, taxonomy=tax)
+    cat = sel.category
+    history = recategorized(store, cat)
+    last = history[-1] if history else {}
+    spec = vectors or last.get("vectors", "fused")
+    w = fused_weights(weights if weights is not None else last.get("weights"))
+    kept = set(exclude) | {pid for r in history for pid in r.get("kept_at_category", [])}
+    if len(sel) == 0:
+        return {}
+    if text_encoder is None and "terms" in needed_roles(spec, w):
+        text_encoder = store_text_encoder(store)
+    vecs, spec, w = role_vectors(sel, spec, w, text_encoder, [])
+    usable = usable_rows(vecs, spec, w)
+    X = build_features(vecs, spec, w)
+    paths = [tuple(split_path(p)) for p in sel.column("path")]
+    depth = len(cat)
+    todo = [i for i, p in enumerate(paths) if p == cat and sel.ids[i] not in kept and usable[i]]
+    placed = [i for i, p in enumerate(paths) if len(p) > depth and usable[i]]
+    if not todo or not placed:
+        return {}
+    stayers = [i for i, p in enumerate(paths) if p == cat and sel.ids[i] in kept and usable[i]]
+    cache: dict[tuple[str, ...], tuple[list[tuple[str, ...] | None], np.ndarray] | None] = {}
+
+    def choices(node: tuple[str, ...]) -> tuple[list[tuple[str, ...] | None], np.ndarray] | None:
+        """Children of a node (and None = stop here) with their centroids, computed once per node."""
+        if node not in cache:
+            members: dict[tuple[str, ...] | None, list[int]] = defaultdict(list)
+            for j in placed:
+                if len(paths[j]) > len(node) and paths[j][: len(node)] == node:
+                    members[paths[j][: len(node) + 1]].append(j)
+            here = [j for j in placed if paths[j] == node] if node != cat else stayers
+            if members and here:
+                members[None] = here
+            keys = list(members)
+            cache[node] = (keys, l2_normalize(np.stack([X[members[k]].mean(axis=0) for k in keys]))) if keys else None
+        return cache[node]
+
+    result: dict[str, tuple[str, ...]] = {}
+    for i in todo:
+        node = cat
+        while (got := choices(node)) is not None:
+            keys, cents = got
+            best = keys[int(np.argmax(cents @ X[i]))]
+            if best is None:
+                break
+            node = best
+        if node != cat:
+            result[sel.ids[i]] = node
+    if result:
+        _write_paths(store, result, clear_from=max(len(p) for p in paths))
+    return result
+
+
+def apply_proposal(
+    store: VectorStore,
+    proposal: str | Path | Mapping[str, Any] | Proposal,
+    assign_rest: bool = True,
+    text_encoder: TextEncoder | None = None,
+) -> ApplyResult:
+    """Adopt a proposal: add its sub-categories under the category, rewrite members' payloads, record it in meta.
+
+    Edits in the file are honoured (see proposal.py: name, merge_into, drop). With assign_rest, the
+    category's products not placed by the proposal (set aside by the image filter, or ingested
+    since) go to the nearest sub-category, except those the user kept at the category by a drop.
+    """
+    prop = proposal if isinstance(proposal, Proposal) else (
+        Proposal.from_dict(proposal) if isinstance(proposal, Mapping) else Proposal.load(proposal))
+    tax = store_taxonomy(store)
+    cat = split_path(prop.category)
+    if cat not in tax.paths:
+        raise ProposalError(f"category {prop.category!r} of the proposal is not in the store's taxonomy")
+    sub = prop.member_paths()
+    # Only products still under the category are rewritten: one moved elsewhere since the proposal
+    # was made (re-ingested with another mapping) is not pulled back.
+    sel = select_category(store, cat, vectors=[], taxonomy=tax)
+    current = dict(zip(sel.ids, sel.column("path")))
+    deepest = max([len(split_path(p)) for p in current.values()] + [len(cat)])
+    paths = {pid: cat + rel for pid, rel in sub.items() if pid in current}
+    kept = sorted(pid for pid, rel in sub.items() if pid in current and not rel)
+    counts = _write_paths(store, paths, clear_from=deepest)
+    new_paths = sorted({p for p in paths.values() if p != cat})
+    entry = {
+        "category": join_path(cat),
+        "applied_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "proposal_created": prop.created,
+        "vectors": prop.params.get("vectors", "fused"),
+        "weights": prop.params.get("weights"),
+        "method": prop.params.get("method"),
+        "clusters": [{"id": c.id, "name": c.name, "path": join_path(cat + prop.node(c.id)[0]), "size": c.size,
+                      **({"merge_into": c.merge_into} if c.merge_into else {}), **({"drop": True} if c.drop else {})}
+                     for c in prop.clusters],
+        "updated": len(paths),
+        "kept_at_category": kept,
+    }
+    added = _record(store, new_paths, entry)
+    assigned: dict[str, tuple[str, ...]] = {}
+    if assign_rest:
+        assigned = assign_to_nearest(store, cat, entry["vectors"], entry["weights"], exclude=kept,
+                                     text_encoder=text_encoder)
+        if assigned:
+            meta = store.get_meta()
+            meta["recategorizations"][-1]["assigned_nearest"] = len(assigned)
+            store.set_meta(meta)
+            for p in assigned.values():
+                counts[join_path(p)] = counts.get(join_path(p), 0) + 1
+    _settle_terminal(store, cat)
+    return ApplyResult(category=join_path(cat), added_paths=added, updated=len(paths), assigned=len(assigned),
+                       kept_at_category=len(kept), path_counts=dict(sorted(counts.items())))

@@ -1,0 +1,149 @@
+"""Which vectors a clustering sees: one modality, or a weighted concatenation of normalized blocks.
+
+Roles: `image` (stored `*_image`), `title` (stored `*_title`, the full title), `brand` (stored
+`*_brand`) and `terms` (the title without brand, colour and audience words, re-encoded by the
+store's text encoder, see terms.py; passed in under the key "terms").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+import numpy as np
+
+from ..encoders.base import TextEncoder, l2_normalize
+from ..store.base import VectorStore
+from .terms import term_vectors
+
+if TYPE_CHECKING:
+    from .select import Selection
+
+ROLES = ("image", "terms", "title", "brand")
+SPECS = ROLES + ("fused",)
+# Shape sub-categories cut across brands and colours: brand and full-title vectors would pull a
+# brand's whole range (sandals and sneakers alike) into one cluster, so fused uses image + terms.
+DEFAULT_WEIGHTS: dict[str, float] = {"image": 1.0, "terms": 1.0, "title": 0.0, "brand": 0.0}
+
+
+def vector_roles(names: Sequence[str]) -> dict[str, str]:
+    """Map roles to vector names: 'terms' as is, others by suffix (`simclr_image` -> image)."""
+    roles: dict[str, str] = {}
+    for name in sorted(names):
+        if name == "terms":
+            roles["terms"] = name
+            continue
+        for role in ("image", "title", "brand"):
+            if name.endswith("_" + role) and role not in roles:
+                roles[role] = name
+    return roles
+
+
+def fused_weights(weights: Mapping[str, float] | None = None) -> dict[str, float]:
+    """DEFAULT_WEIGHTS updated with the given ones (unknown roles rejected)."""
+    w = dict(DEFAULT_WEIGHTS)
+    for k, v in (weights or {}).items():
+        if k not in ROLES:
+            raise ValueError(f"fused weights take roles {', '.join(ROLES)}, got {k!r}")
+        w[k] = float(v)
+    return w
+
+
+def needed_roles(spec: str, weights: Mapping[str, float] | None = None) -> list[str]:
+    """Roles a spec ('image', 'terms', 'title', 'brand' or 'fused') reads."""
+    if spec in ROLES:
+        return [spec]
+    if spec == "fused":
+        w = fused_weights(weights)
+        used = [r for r in ROLES if w[r] > 0]
+        if not used:
+            raise ValueError("fused vectors need at least one role with weight > 0")
+        return used
+    raise ValueError(f"vectors must be one of {', '.join(SPECS)}, got {spec!r}")
+
+
+def centred(x: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
+    """Rows minus the mean of the present rows, L2-normalized; absent rows stay zero.
+
+    Within one category every vector shares a large common component (all shoes are shoes, ReLU
+    image features are all positive); removing it lets cosine see the differences inside the category.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    has = np.any(x != 0, axis=1) if present is None else np.asarray(present, dtype=bool)
+    out = np.zeros_like(x)
+    if has.any():
+        out[has] = x[has] - x[has].mean(axis=0)
+    return l2_normalize(out)
+
+
+def build_features(
+    vectors: Mapping[str, np.ndarray],
+    spec: str = "fused",
+    weights: Mapping[str, float] | None = None,
+    present: Mapping[str, np.ndarray] | None = None,
+    center: bool = True,
+) -> np.ndarray:
+    """The [n, d] float32 matrix a clustering sees for `spec`, rows L2-normalized.
+
+    'fused' concatenates each role's normalized block scaled by sqrt(weight), so the cosine of two
+    fused rows is the weighted mean of the per-modality cosines; a product lacking a modality (zero
+    block) is compared on the others only.
+    """
+    roles = vector_roles(list(vectors))
+    need = needed_roles(spec, weights)
+    missing = [r for r in need if r not in roles]
+    if missing:
+        raise KeyError(f"no vectors for {', '.join(missing)} (have {', '.join(sorted(vectors))})")
+    w = fused_weights(weights) if spec == "fused" else {need[0]: 1.0}
+    blocks = []
+    for r in need:
+        name = roles[r]
+        pres = (present or {}).get(name)
+        block = centred(vectors[name], pres) if center else l2_normalize(vectors[name])
+        blocks.append(np.sqrt(w[r]) * block)
+    return l2_normalize(np.hstack(blocks).astype(np.float32))
+
+
+def usable_rows(vectors: Mapping[str, np.ndarray], spec: str, weights: Mapping[str, float] | None = None) -> np.ndarray:
+    """Rows that have at least one of the vectors the spec reads (the others cannot be placed)."""
+    roles = vector_roles(list(vectors))
+    n = len(next(iter(vectors.values()))) if vectors else 0
+    ok = np.zeros(n, dtype=bool)
+    for r in needed_roles(spec, weights):
+        if r in roles:
+            ok |= np.any(vectors[roles[r]] != 0, axis=1)
+    return ok
+
+
+def store_text_encoder(store: VectorStore) -> TextEncoder | None:
+    """The text encoder the store was ingested with (rebuilt from its meta), or None if it cannot be built."""
+    from ..encoders import ModelLoadError, preset_from_meta
+
+    try:
+        return preset_from_meta(store.get_meta()).text
+    except (ValueError, KeyError, ModelLoadError, ImportError, OSError):
+        return None
+
+
+def role_vectors(sel: "Selection", spec: str, weights: Mapping[str, float],
+                 text_encoder: TextEncoder | None, notes: list[str]) -> tuple[dict[str, np.ndarray], str, dict[str, float]]:
+    """Vectors by name for the roles a spec needs, computing 'terms'; falls back to 'title' without encoder.
+
+    Returns the vectors, the spec and weights actually used (changed by the fallback, noted in `notes`).
+    """
+    roles = vector_roles(list(sel.vectors))
+    vecs = {roles[r]: sel.vectors[roles[r]] for r in needed_roles(spec, weights) if r in roles}
+    w = dict(weights)
+    if "terms" in needed_roles(spec, weights):
+        if text_encoder is not None:
+            vecs["terms"] = term_vectors(text_encoder, sel.column("title"), sel.column("brand"), sel.column("colour"))
+        elif "title" in roles:
+            notes.append("no text encoder available to re-encode cleaned titles: using the stored title vectors "
+                         "(brand and colour words included) in place of 'terms'")
+            vecs[roles["title"]] = sel.vectors[roles["title"]]
+            if spec == "terms":
+                spec = "title"
+            else:
+                w["title"], w["terms"] = w.get("title", 0.0) + w["terms"], 0.0
+        else:
+            raise KeyError("vectors 'terms' need a text encoder or stored title vectors")
+    return vecs, spec, w

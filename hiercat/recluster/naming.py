@@ -1,0 +1,90 @@
+"""Proposed cluster names: the title terms most distinctive of each cluster (class-based TF-IDF)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+from sklearn.feature_extraction.text import CountVectorizer
+
+from .terms import TOKEN, stop_terms, tokens
+
+@dataclass
+class ClusterName:
+    """A cluster's proposed name and its top distinctive terms with c-TF-IDF scores."""
+
+    name: str
+    terms: list[tuple[str, float]]
+
+
+def ctfidf(titles: Sequence[str], labels: np.ndarray, stop: set[str], ngram_range: tuple[int, int] = (1, 2),
+           min_products: int = 2) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Class-based TF-IDF: [clusters, terms] scores, the terms and the cluster labels in row order.
+
+    tf is the share of a cluster's products whose title has the term (so a long title does not
+    count twice), idf = log(1 + mean products per cluster / products with the term anywhere).
+    """
+    labels = np.asarray(labels)
+    uniq = np.unique(labels)
+    docs = [" ".join(t for t in tokens(s) if t not in stop) for s in titles]
+    vec = CountVectorizer(ngram_range=ngram_range, binary=True, token_pattern=TOKEN, lowercase=False,
+                          min_df=min(min_products, max(1, len(docs))))
+    try:
+        M = vec.fit_transform(docs)
+    except ValueError:  # every title was only stop words
+        return np.zeros((len(uniq), 0)), [], uniq
+    per_cluster = np.vstack([np.asarray(M[labels == c].sum(axis=0)).ravel() for c in uniq]).astype(float)
+    sizes = np.array([(labels == c).sum() for c in uniq], dtype=float)
+    tf = per_cluster / sizes[:, None]
+    idf = np.log1p(sizes.mean() / np.maximum(per_cluster.sum(axis=0), 1.0))
+    return tf * idf, list(vec.get_feature_names_out()), uniq
+
+
+def _pick_name(terms: list[tuple[str, float]], taken: set[str]) -> str:
+    if not terms:
+        return _numbered("Other", taken)
+    for i, (term, score) in enumerate(terms):
+        # 'flip flops' says more than 'flip': prefer a bigram holding the word if it scores close.
+        for t, s in terms[i + 1: i + 4]:
+            if " " in t and " " not in term and term in t.split() and s >= 0.6 * score:
+                term = t
+                break
+        if term.title().lower() not in taken:
+            return term.title()
+    return _numbered(terms[0][0].title(), taken)
+
+
+def _numbered(base: str, taken: set[str]) -> str:
+    name, i = base, 2
+    while name.lower() in taken:
+        name = f"{base} {i}"
+        i += 1
+    return name
+
+
+def name_clusters(
+    titles: Sequence[str],
+    labels: np.ndarray,
+    brands: Iterable[str] = (),
+    colours: Iterable[str] = (),
+    top_n: int = 8,
+    stop: set[str] | None = None,
+    reserved: Iterable[str] = (),
+) -> dict[int, ClusterName]:
+    """Proposed name and top terms of every cluster, names distinct among the clusters given and from `reserved`."""
+    titles = [str(t) for t in titles]
+    stop = stop if stop is not None else stop_terms(brands, titles, colours)
+    scores, terms, uniq = ctfidf(titles, labels, stop)
+    out: dict[int, ClusterName] = {}
+    taken: set[str] = {r.lower() for r in reserved}
+    # Larger clusters choose first, so the main shape gets the plain name and a tail cluster the qualified one.
+    order = sorted(range(len(uniq)), key=lambda i: -int((np.asarray(labels) == uniq[i]).sum()))
+    for i in order:
+        row = scores[i] if len(terms) else np.zeros(0)
+        best = np.argsort(-row)[:top_n] if len(terms) else []
+        top = [(terms[j], round(float(row[j]), 4)) for j in best if row[j] > 0]
+        name = _pick_name(top, taken)
+        taken.add(name.lower())
+        out[int(uniq[i])] = ClusterName(name=name, terms=top)
+    return out

@@ -1,0 +1,220 @@
+"""recluster(): select a category, set odd images aside, embed, cascade-cluster, name, report, propose."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..encoders.base import TextEncoder
+from ..store.base import VectorStore
+from ..taxonomy import join_path
+from .cluster import UmapParams, cascade, umap_embed
+from .features import build_features, fused_weights, needed_roles, role_vectors, store_text_encoder, usable_rows, vector_roles
+from .figures import montage, sample_indices, scatter
+from .image_filter import filter_images
+from .naming import name_clusters
+from .proposal import Proposal, ProposedCluster
+from .purity import cluster_purity, purity
+from .reference import reference_labels
+from .report import ClusterSummary, LevelSummary, Report, write_report
+from .select import CategoryError, Selection, select_category
+from .terms import stop_terms
+
+
+def _cluster_masks(labels: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Members of every proposed cluster id; an id seen at several levels (unsplit group) counts once."""
+    masks: dict[str, np.ndarray] = {}
+    for lab in labels:
+        for cid in set(lab):
+            if cid not in masks:
+                masks[cid] = lab == cid
+    return dict(sorted(masks.items(), key=lambda kv: [int(x) for x in kv[0].split(".")]))
+
+
+def _proposal_clusters(sel: Selection, masks: dict[str, np.ndarray], names: dict[str, Any],
+                       ref: np.ndarray | None) -> tuple[list[ProposedCluster], list[ClusterSummary]]:
+    ids = np.asarray(sel.ids, dtype=object)
+    product_ids = sel.column("product_id")
+    platforms = sel.column("platform")
+    proposed, summaries = [], []
+    for cid, m in masks.items():
+        # The id spells the ancestry ("3.2" is the 2nd sub-cluster of 3), so level and parent follow from it.
+        level = cid.count(".") + 1
+        parent = cid.rsplit(".", 1)[0] if level > 1 else None
+        nm = names[cid]
+        plat = dict(Counter(platforms[m]).most_common())
+        pur = cluster_purity(np.zeros(int(m.sum()), dtype=int), ref[m])[0] if ref is not None else None
+        refd = {"majority": pur.majority, "purity": round(pur.purity, 4)} if pur else None
+        proposed.append(ProposedCluster(
+            id=cid, level=level, parent=parent, name=nm.name, proposed_name=nm.name, size=int(m.sum()),
+            top_terms=[t for t, _ in nm.terms], platforms=plat, reference=refd,
+            point_ids=ids[m].tolist(), product_ids=product_ids[m].tolist(), member_platforms=platforms[m].tolist()))
+        summaries.append(ClusterSummary(id=cid, level=level, parent=parent, name=nm.name,
+                                        top_terms=[t for t, _ in nm.terms], size=int(m.sum()), platforms=plat,
+                                        purity=pur.purity if pur else None, majority=pur.majority if pur else None))
+    return proposed, summaries
+
+
+def recluster(
+    store: VectorStore,
+    category: str,
+    out_dir: str | Path,
+    vectors: str = "fused",
+    method: str = "agglomerative",
+    levels: int = 2,
+    n_clusters: Sequence[int | None] | None = None,
+    reference: str | None = None,
+    platform: str | Sequence[str] | None = None,
+    image_filter: bool = True,
+    seed: int = 0,
+    *,
+    weights: Mapping[str, float] | None = None,
+    text_encoder: TextEncoder | None = None,
+    n_components: int = 10,
+    local_umap: bool = True,
+    umap: UmapParams | None = None,
+    montage_size: int = 24,
+    make_scatter: bool = True,
+) -> Report:
+    """Propose sub-categories for `category` and write report.md/.html, proposal.json and pictures to out_dir."""
+    t0 = time.perf_counter()
+    seconds: dict[str, float] = {}
+    notes: list[str] = []
+    out = Path(out_dir)
+    (out / "img").mkdir(parents=True, exist_ok=True)
+    w = fused_weights(weights)
+
+    sel = select_category(store, category, platform=platform)
+    cat = join_path(sel.category)
+    if len(sel) == 0:
+        raise CategoryError(f"no stored products under {cat!r}" + (f" on platform {platform!r}" if platform else ""))
+    seconds["select"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    if text_encoder is None and "terms" in needed_roles(vectors, w):
+        text_encoder = store_text_encoder(store)
+    vecs, spec, w = role_vectors(sel, vectors, w, text_encoder, notes)
+    usable = usable_rows(vecs, spec, w)
+    seconds["features"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    roles = vector_roles(list(sel.vectors))
+    keep = np.ones(len(sel), dtype=bool)
+    image_result = None
+    if image_filter and "image" in roles:
+        image_result = filter_images(sel.vectors[roles["image"]], sel.present.get(roles["image"]), seed=seed)
+        keep = image_result.keep
+    elif image_filter:
+        notes.append("image filter skipped: the store holds no image vectors")
+    seconds["image_filter"] = time.perf_counter() - t
+
+    reasons = np.full(len(sel), "", dtype=object)
+    reasons[~keep] = "image filter"
+    reasons[keep & ~usable] = f"no {spec} vector"
+    chosen = np.flatnonzero(keep & usable)
+    if len(chosen) < 2:
+        raise CategoryError(f"only {len(chosen)} products of {cat!r} can be clustered with vectors {spec!r}")
+    part = sel.take(chosen)
+    X = build_features({k: v[chosen] for k, v in vecs.items()}, spec, w)
+
+    t = time.perf_counter()
+    tree, _ = cascade(X, levels=levels, method=method, n_clusters=n_clusters, seed=seed,
+                      n_components=n_components, umap=umap, local_umap=local_umap)
+    seconds["cluster"] = time.perf_counter() - t
+
+    # Cluster ids as the user sees them: "3" at level 1, "3.2" below; unsplit groups keep the parent id.
+    labels: list[np.ndarray] = [np.array([str(l + 1) for l in tree.labels[0]], dtype=object)]
+    for level in range(2, tree.levels + 1):
+        par = tree.parents[level - 1]
+        above = labels[-1]
+        lab = above.copy()
+        for g in np.unique(tree.labels[level - 2]):
+            kids = tree.children(level - 1, int(g))
+            if len(kids) < 2:
+                continue
+            for j, kid in enumerate(kids, start=1):
+                m = tree.labels[level - 1] == kid
+                lab[m] = f"{above[m][0]}.{j}"
+            assert all(par[k] == g for k in kids)
+        labels.append(lab)
+
+    t = time.perf_counter()
+    titles, brands, colours = part.column("title"), part.column("brand"), part.column("colour")
+    stop = stop_terms(brands, titles, colours)
+    names: dict[str, Any] = {}
+    codes = {c: i for i, c in enumerate(sorted(set(labels[0])))}
+    for i, nm in name_clusters(titles, np.array([codes[c] for c in labels[0]]), stop=stop).items():
+        names[next(c for c, j in codes.items() if j == i)] = nm
+    for level in range(2, len(labels) + 1):
+        for parent in sorted(set(labels[level - 2])):
+            m = labels[level - 2] == parent
+            subs = sorted(set(labels[level - 1][m]))
+            if len(subs) < 2:
+                continue
+            sub_codes = {c: i for i, c in enumerate(subs)}
+            # Named against their siblings only, so a sub-cluster's name says how it differs within its group.
+            # The parent's name is reserved: 'Flip Flops > Flip Flops' would say nothing about the sub-group.
+            got = name_clusters(titles[m], np.array([sub_codes[c] for c in labels[level - 1][m]]), stop=stop,
+                                reserved=[names[parent].name])
+            for c, i in sub_codes.items():
+                names[c] = got[i]
+    seconds["naming"] = time.perf_counter() - t
+
+    ref = reference_labels(part.payload, reference) if reference else None
+    masks = _cluster_masks(labels)
+    proposed, summaries = _proposal_clusters(part, masks, names, ref)
+    level_summaries = [LevelSummary(level=lv, n_clusters=len(set(labels[lv - 1])),
+                                    purity=purity(labels[lv - 1], ref) if ref is not None else None,
+                                    noise=int(tree.noise[lv - 1].sum())) for lv in range(1, len(labels) + 1)]
+
+    t = time.perf_counter()
+    images = part.column("image")
+    for s in summaries:
+        members = np.flatnonzero(masks[s.id])
+        pick = members[sample_indices(len(members), montage_size, seed)]
+        path = montage(images[pick].tolist(), out / "img" / f"cluster_{s.id}.png")
+        s.montage = str(path.relative_to(out)) if path else None
+    aside_montage = None
+    if image_result is not None and image_result.samples:
+        pos = [i for c in sorted(image_result.samples) for i in image_result.samples[c]][: 4 * montage_size]
+        path = montage(sel.column("image")[pos].tolist(), out / "img" / "set_aside.png")
+        aside_montage = str(path.relative_to(out)) if path else None
+    scatter_rel = None
+    if make_scatter:
+        xy = umap_embed(X, 2, seed, umap)
+        l1 = np.array([codes[c] for c in labels[0]])
+        path = scatter(xy, l1, {i: f"{c} {names[c].name}" for c, i in codes.items()}, out / "img" / "scatter.png",
+                       title=f"{cat}: level-1 clusters ({spec}, {method})")
+        scatter_rel = str(path.relative_to(out))
+    seconds["figures"] = time.perf_counter() - t
+
+    aside = np.flatnonzero(reasons != "")
+    proposal = Proposal(
+        category=cat,
+        clusters=proposed,
+        params={"vectors": vectors, "used": spec, "weights": w, "method": method, "levels": levels,
+                "n_clusters": list(n_clusters) if n_clusters else None, "reference": reference,
+                "platform": platform, "image_filter": image_filter, "seed": seed, "n_components": n_components,
+                "local_umap": local_umap},
+        set_aside={"point_ids": [sel.ids[i] for i in aside], "product_ids": sel.column("product_id")[aside].tolist(),
+                   "member_platforms": sel.column("platform")[aside].tolist(), "reasons": reasons[aside].tolist()},
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+    proposal_file = proposal.save(out / "proposal.json")
+    seconds["total"] = time.perf_counter() - t0
+
+    report = Report(
+        category=cat, out_dir=out, n_selected=len(sel), n_clustered=len(chosen),
+        set_aside=dict(Counter(reasons[aside])), set_aside_platforms=dict(Counter(sel.column("platform")[aside])),
+        clusters=summaries, levels=level_summaries, params=proposal.params, seconds={k: round(v, 2) for k, v in seconds.items()},
+        notes=notes, image_clusters=[vars(c) for c in image_result.clusters] if image_result else [],
+        set_aside_montage=aside_montage, scatter=scatter_rel, files={"proposal": proposal_file},
+        ids=part.ids, payload=part.payload, labels=labels,
+    )
+    write_report(report)
+    return report

@@ -1,0 +1,77 @@
+"""Title words that say what a product is: titles without brand, colour and audience words, and their vectors."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+import numpy as np
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from ..encoders.base import TextEncoder
+
+# Words that say who or what colour, never what shape: a cluster named "Women" or "Black" is useless.
+AUDIENCE = {"men", "mens", "women", "womens", "unisex", "boys", "girls", "boy", "girl", "kids", "kid",
+            "baby", "babies", "infant", "infants", "ladies", "man", "woman", "junior", "juniors", "pair", "pack"}
+COLOURS = {
+    "black", "white", "grey", "gray", "red", "blue", "navy", "green", "yellow", "orange", "pink", "purple",
+    "brown", "beige", "tan", "cream", "gold", "golden", "silver", "maroon", "olive", "khaki", "teal",
+    "turquoise", "magenta", "mustard", "peach", "coffee", "copper", "bronze", "charcoal", "off", "multi",
+    "coloured", "colored", "multicoloured", "dark", "light", "lime", "rust", "burgundy", "lavender", "mauve",
+    "nude", "skin", "taupe", "fuchsia", "rose", "metallic", "steel", "sea", "mushroom", "camel",
+}
+TOKEN = r"(?u)\b[^\W\d_][^\W\d_]+\b"  # words of 2+ letters: model numbers and sizes are not names
+
+
+def tokens(text: str) -> list[str]:
+    """Lowercased words of 2+ letters."""
+    return re.findall(TOKEN, text.lower())
+
+
+def stop_terms(brands: Iterable[str], titles: Sequence[str], colours: Iterable[str] = ()) -> set[str]:
+    """Words to keep out of names: English stop words, audience, colour words and brand-only words.
+
+    A brand word is kept when titles use it far more often than that brand's products do (e.g. a
+    brand called 'Sports' must not ban 'sports' from 'Sports Shoes').
+    """
+    title_tokens = [set(tokens(t)) for t in titles]
+    brand_tokens = [set(tokens(b)) for b in brands]
+    in_titles: dict[str, int] = {}
+    for ts in title_tokens:
+        for t in ts:
+            in_titles[t] = in_titles.get(t, 0) + 1
+    in_brands: dict[str, int] = {}
+    for bs in brand_tokens:
+        for t in bs:
+            in_brands[t] = in_brands.get(t, 0) + 1
+    brandish = {t for t, c in in_brands.items() if in_titles.get(t, 0) <= 2 * c}
+    colour_words = {t for c in colours for t in tokens(str(c))}
+    return set(ENGLISH_STOP_WORDS) | AUDIENCE | COLOURS | colour_words | brandish
+
+
+def clean_titles(titles: Sequence[str], brands: Iterable[str] = (), colours: Iterable[str] = (),
+                 stop: set[str] | None = None) -> list[str]:
+    """Titles reduced to their product words: 'Puma Men Black Running Shoes' -> 'running shoes'."""
+    titles = [str(t) for t in titles]
+    stop = stop if stop is not None else stop_terms(brands, titles, colours)
+    return [" ".join(w for w in tokens(t) if w not in stop) for t in titles]
+
+
+def term_vectors(encoder: TextEncoder, titles: Sequence[str], brands: Iterable[str] = (),
+                 colours: Iterable[str] = ()) -> np.ndarray:
+    """Text-encoder vectors of the cleaned titles, each distinct cleaned title encoded once.
+
+    Stored title vectors are dominated by brand and colour ('Puma Men Black ...'), so clustering
+    them groups brands; the cleaned titles keep what the product is (a zero row if nothing is left).
+    """
+    cleaned = clean_titles(titles, brands, colours)
+    uniq = sorted({c for c in cleaned if c})
+    dim = int(encoder.dim)
+    out = np.zeros((len(cleaned), dim), dtype=np.float32)
+    if uniq:
+        vecs = np.asarray(encoder.encode(uniq), dtype=np.float32)
+        row = {u: i for i, u in enumerate(uniq)}
+        for i, c in enumerate(cleaned):
+            if c:
+                out[i] = vecs[row[c]]
+    return out
