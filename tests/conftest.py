@@ -28,3 +28,29 @@ def shared_data() -> Path:
     if not (SHARED / "myntra" / "products.csv").exists():
         pytest.skip("../shared/data is not available")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory, demo_dir: Path) -> Path:
+    """An embedded store holding the first 1,000 demo products (Google-taxonomy labels), ingested once."""
+    import shutil
+
+    import pandas as pd
+
+    from hiercat.catalog import CatalogOptions
+    from hiercat.encoders import load_preset
+    from hiercat.ingest import ingest
+    from hiercat.mapping import CategoryMapping
+    from hiercat.store import EdgeStore
+
+    root = tmp_path_factory.mktemp("demo")
+    df = pd.read_csv(demo_dir / "myntra" / "products.csv", dtype=str, keep_default_na=False).head(1000)
+    (root / "myntra" / "images").mkdir(parents=True)
+    for p in df["image"]:
+        shutil.copy(demo_dir / "myntra" / p, root / "myntra" / p)
+    df.to_csv(root / "myntra" / "products.csv", index=False)
+    mapping = CategoryMapping.load(demo_dir / "mappings" / "myntra_to_gpt.csv")
+    with EdgeStore(root / "store") as store:
+        report = ingest(root / "myntra" / "products.csv", store, load_preset("minilm"), CatalogOptions(mapping=mapping))
+    assert report.ingested == 1000
+    return root / "store"

@@ -1,0 +1,110 @@
+"""hiercat's classifier vs what a user would otherwise pick, on the same stored products and the same split.
+
+Peers: a flat TF-IDF (word 1-2 + char 2-5 n-grams) + LinearSVC on titles, and HiClass
+(LocalClassifierPerParentNode with logistic regression) on the same stored dense vectors.
+
+    python bench/bench_baselines.py --store runs/store --platforms myntra --labels native_category
+    python bench/bench_baselines.py --store runs/store --labels path
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from hiercat.experiment import Split, fit_and_score, label_paths, load_training_data
+from hiercat.metrics import evaluate_paths
+from hiercat.model import inputs_from_stored
+from hiercat.store import open_store
+from hiercat.taxonomy import join_path, split_path
+
+
+def tfidf_svm(titles_train, y_train, titles_test):
+    """Flat TF-IDF word+char n-grams + LinearSVC over whole paths; returns predictions and (fit, predict) seconds."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.svm import LinearSVC
+
+    pipe = make_pipeline(
+        make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+                   TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
+        LinearSVC(C=1.0),
+    )
+    t0 = time.perf_counter()
+    pipe.fit(titles_train, y_train)
+    t1 = time.perf_counter()
+    pred = pipe.predict(titles_test)
+    return list(pred), t1 - t0, time.perf_counter() - t1
+
+
+def hiclass_lcppn(x_train, paths_train, x_test, depth):
+    """HiClass LocalClassifierPerParentNode with logistic regression on dense vectors."""
+    from hiclass import LocalClassifierPerParentNode
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.array([list(p) + [""] * (depth - len(p)) for p in paths_train], dtype=object)
+    clf = LocalClassifierPerParentNode(local_classifier=LogisticRegression(max_iter=300), n_jobs=2)
+    t0 = time.perf_counter()
+    clf.fit(x_train, y)
+    t1 = time.perf_counter()
+    pred = clf.predict(x_test)
+    return [tuple(str(c) for c in row if str(c) not in ("", "nan")) for row in pred], t1 - t0, time.perf_counter() - t1
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--store", default="hiercat-store")
+    ap.add_argument("--platforms", default=None, help="comma-separated platforms")
+    ap.add_argument("--labels", default="path", choices=["path", "native_category"])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--fusion", default="late")
+    ap.add_argument("--skip-hiclass", action="store_true")
+    args = ap.parse_args()
+    console = Console()
+    with open_store(args.store) as store:
+        products = load_training_data(store, args.platforms.split(",") if args.platforms else None)
+    paths = label_paths(products, args.labels)
+    depth = max(len(p) for p in paths)
+    split = Split.make(paths, args.seed)
+    fit_idx = np.concatenate([split.train, split.val])
+    test_paths = [paths[i] for i in split.test]
+    titles = products.payload["title"].tolist()
+    rows = []
+
+    def add(name, pred, fit_s, pred_s):
+        m = evaluate_paths(test_paths, pred, levels=depth)
+        rows.append((name, m, fit_s, pred_s))
+        console.print(f"{name}: hF1 {100 * m['hF1']:.2f}, L{depth} macro-F1 {100 * m[f'l{depth}_macro_f1']:.2f}")
+
+    pred, f, p = tfidf_svm([titles[i] for i in fit_idx], [join_path(paths[i]) for i in fit_idx],
+                           [titles[i] for i in split.test])
+    add("TF-IDF word+char + LinearSVC (titles)", [split_path(x) for x in pred], f, p)
+
+    inputs = inputs_from_stored(products)
+    if not args.skip_hiclass:
+        x = np.concatenate([inputs.dense[k] for k in inputs.dense], axis=1)
+        pred, f, p = hiclass_lcppn(x[fit_idx], [paths[i] for i in fit_idx], x[split.test], depth)
+        add(f"HiClass LCPPN + LogReg ({'+'.join(inputs.dense)})", pred, f, p)
+
+    r = fit_and_score(inputs, paths, split.train, split.val, split.test, fusion=args.fusion, seed=args.seed,
+                      epochs=args.epochs)
+    rows.append((f"hiercat {args.fusion} fusion, all modalities", r.metrics, r.fit_seconds, r.predict_seconds))
+    console.print(f"hiercat: hF1 {100 * r.metrics['hF1']:.2f}, L{depth} macro-F1 {100 * r.metrics[f'l{depth}_macro_f1']:.2f}")
+
+    t = Table(title=f"{len(products)} products, labels `{args.labels}`, {depth} levels, test {len(split.test)} "
+                    f"(seed {args.seed})")
+    for col in ["method", "hP", "hR", "hF1"] + [f"L{k} macro-F1" for k in range(1, depth + 1)] + ["fit s", "predict s"]:
+        t.add_column(col, justify="left" if col == "method" else "right")
+    for name, m, f, p in rows:
+        t.add_row(name, *(f"{100 * m[k]:.2f}" for k in ("hP", "hR", "hF1")),
+                  *(f"{100 * m[f'l{k}_macro_f1']:.2f}" for k in range(1, depth + 1)), f"{f:.1f}", f"{p:.2f}")
+    console.print(t)
+
+
+if __name__ == "__main__":
+    main()
