@@ -176,6 +176,9 @@ def ingest(
         done += len(batch)
         if on_progress:
             on_progress(done, len(rows))
+    if report.ingested and hasattr(store, "optimize"):
+        # Qdrant Edge never builds its HNSW index by itself: without this, search stays brute force.
+        store.optimize()
     report.rejects = pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame()
     report.rejected = len(report.rejects)
     report.seconds = time.perf_counter() - start
