@@ -108,7 +108,7 @@ def ingest(
                 reasons = report.rejects["reason"].str.replace(r"[:(].*$", "", regex=True).str.strip().value_counts()
                 console.print(f"[yellow]{report.rejected} rejected rows[/] written to {target}: "
                               + ", ".join(f"{r} {n}" for r, n in reasons.items()))
-            summary.add_row(str(file), str(report.rows), str(report.ingested), str(report.skipped), str(report.rejected),
+            summary.add_row(f"{file.parent.name}/{file.name}", str(report.rows), str(report.ingested), str(report.skipped), str(report.rejected),
                             f"{report.seconds:.1f} s", f"{report.per_second:.0f}")
     finally:
         vs.close()
@@ -443,6 +443,37 @@ def train_image_encoder(
 
     train_image_encoder_cli(images, out=out, epochs=epochs, strength=strength, batch_size=batch_size,
                             input_size=input_size, seed=seed)
+
+
+@app.command()
+def recluster(
+    category: str = typer.Argument(..., help="Category name or full path, e.g. Shoes."),
+    method: str = typer.Option("agglomerative", help="agglomerative (cascade) or hdbscan."),
+    vectors: str = typer.Option("fused", help="Which vectors to cluster: image, terms, title, brand, fused."),
+    reference: Optional[str] = typer.Option(None, help="Payload column to measure purity against, e.g. native_category."),
+    out: Optional[Path] = typer.Option(None, help="Report folder [default: ./recluster-<category>]."),
+    apply: Optional[Path] = typer.Option(None, "--apply", help="Adopt an (edited) proposal.json instead of clustering."),
+    platform: Optional[str] = typer.Option(None, help="Only this platform's products."),
+    n_clusters: Optional[str] = typer.Option(None, "--n-clusters", help="Clusters per level, e.g. 8,3 [default: auto]."),
+    levels: int = typer.Option(2, help="Levels of the cascade."),
+    image_filter: bool = typer.Option(True, "--image-filter/--no-image-filter", help="Set aside visually inconsistent shots first."),
+    seed: int = typer.Option(0, help="Random seed (UMAP, k-means)."),
+    store: Optional[Path] = StoreOpt,
+    qdrant_url: Optional[str] = UrlOpt,
+    collection: str = CollectionOpt,
+) -> None:
+    """Propose new sub-categories inside a shallow category by clustering its stored vectors; --apply adopts them."""
+    from .recluster.command import recluster_command
+
+    vs = open_store_from_cli(store, qdrant_url, collection)
+    try:
+        recluster_command(vs, category, out=out, method=method, vectors=vectors, reference=reference,
+                          platform=platform, levels=levels, n_clusters=n_clusters, image_filter=image_filter,
+                          seed=seed, apply=apply, console=console)
+    except ValueError as exc:  # unknown category, bad proposal edits, bad options: user-ready messages
+        fail(str(exc))
+    finally:
+        vs.close()
 
 
 @app.command()
