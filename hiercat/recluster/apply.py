@@ -98,8 +98,10 @@ def assign_to_nearest(
 
     Centroids are the mean vectors of products already in each sub-category. At each node the
     products directly on it (kept there by a drop) compete as a 'stop here' centroid, so a new
-    product resembling dropped ones stays where the user put those. Products in `exclude` and those
-    kept at the category by earlier drops are left alone. Returns the new paths written.
+    product resembling dropped ones stays where the user put those (and is recorded as kept, so a
+    later call does not move it). Products in `exclude` and those kept at the category by earlier
+    drops are left alone. Returns the path chosen per product considered: a sub-category (written
+    to the store), or the category itself for a product that joined the dropped ones.
     """
     tax = store_taxonomy(store)
     sel = select_category(store, category, taxonomy=tax)
@@ -148,10 +150,16 @@ def assign_to_nearest(
             if best is None:
                 break
             node = best
-        if node != cat:
-            result[sel.ids[i]] = node
-    if result:
-        _write_paths(store, result, clear_from=max(len(p) for p in paths))
+        result[sel.ids[i]] = node
+    moved = {pid: p for pid, p in result.items() if p != cat}
+    if moved:
+        _write_paths(store, moved, clear_from=max(len(p) for p in paths))
+    stayed = sorted(pid for pid, p in result.items() if p == cat)
+    if stayed and history:
+        meta = store.get_meta()
+        mine = [r for r in meta["recategorizations"] if r.get("category") == join_path(cat)]
+        mine[-1]["kept_at_category"] = sorted(set(mine[-1].get("kept_at_category", [])) | set(stayed))
+        store.set_meta(meta)
     return result
 
 
@@ -203,10 +211,12 @@ def apply_proposal(
                                      text_encoder=text_encoder)
         if assigned:
             meta = store.get_meta()
-            meta["recategorizations"][-1]["assigned_nearest"] = len(assigned)
+            meta["recategorizations"][-1]["assigned_nearest"] = sum(p != cat for p in assigned.values())
             store.set_meta(meta)
             for p in assigned.values():
                 counts[join_path(p)] = counts.get(join_path(p), 0) + 1
     _settle_terminal(store, cat)
-    return ApplyResult(category=join_path(cat), added_paths=added, updated=len(paths), assigned=len(assigned),
-                       kept_at_category=len(kept), path_counts=dict(sorted(counts.items())))
+    stayed = sum(p == cat for p in assigned.values())
+    return ApplyResult(category=join_path(cat), added_paths=added, updated=len(paths),
+                       assigned=len(assigned) - stayed, kept_at_category=len(kept) + stayed,
+                       path_counts=dict(sorted(counts.items())))

@@ -82,9 +82,9 @@ def filter_images(
     k = n_clusters or int(np.clip(round(np.sqrt(len(idx) / 5)), 4, 40))
     if len(idx) < 4 * k:
         return ImageFilterResult(keep=keep, labels=labels, clusters=[])
-    # Centre first: ReLU features share a large common direction that hides the differences.
-    X = image_vectors[idx].astype(np.float32)
-    X = l2_normalize(X - X.mean(axis=0))
+    # No centring here (unlike for clustering): the shared direction of the category's usual look
+    # is exactly what an odd shot lacks, and removing it would make every mode look equally far.
+    X = l2_normalize(image_vectors[idx].astype(np.float32))
     km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(X)
     lab = km.labels_
     labels[idx] = lab

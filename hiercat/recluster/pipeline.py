@@ -26,6 +26,12 @@ from .select import CategoryError, Selection, select_category
 from .terms import stop_terms
 
 
+def _ancestors(cid: str) -> list[str]:
+    """'3.2.1' -> ['3', '3.2', '3.2.1']: the cluster and the clusters above it."""
+    parts = cid.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
 def _cluster_masks(labels: list[np.ndarray]) -> dict[str, np.ndarray]:
     """Members of every proposed cluster id; an id seen at several levels (unsplit group) counts once."""
     masks: dict[str, np.ndarray] = {}
@@ -148,7 +154,9 @@ def recluster(
     stop = stop_terms(brands, titles, colours)
     names: dict[str, Any] = {}
     codes = {c: i for i, c in enumerate(sorted(set(labels[0])))}
-    for i, nm in name_clusters(titles, np.array([codes[c] for c in labels[0]]), stop=stop).items():
+    # A sub-category named like its category ('Shoes > Shoes') says nothing: category names are reserved.
+    for i, nm in name_clusters(titles, np.array([codes[c] for c in labels[0]]), stop=stop,
+                               reserved=sel.category).items():
         names[next(c for c, j in codes.items() if j == i)] = nm
     for level in range(2, len(labels) + 1):
         for parent in sorted(set(labels[level - 2])):
@@ -158,9 +166,9 @@ def recluster(
                 continue
             sub_codes = {c: i for i, c in enumerate(subs)}
             # Named against their siblings only, so a sub-cluster's name says how it differs within its group.
-            # The parent's name is reserved: 'Flip Flops > Flip Flops' would say nothing about the sub-group.
+            # Ancestors' names are reserved: 'Flip Flops > Flip Flops' would say nothing about the sub-group.
             got = name_clusters(titles[m], np.array([sub_codes[c] for c in labels[level - 1][m]]), stop=stop,
-                                reserved=[names[parent].name])
+                                reserved=[*sel.category, *(names[a].name for a in _ancestors(parent))])
             for c, i in sub_codes.items():
                 names[c] = got[i]
     seconds["naming"] = time.perf_counter() - t

@@ -67,6 +67,11 @@ def resolve_category(taxonomy: Taxonomy, category: str | Sequence[str]) -> tuple
     found = taxonomy.find(text)
     if len(found) == 1:
         return found[0]
+    # 'Shoes' after a recategorization may also name 'Shoes > Casual > Shoes'; the node holding all
+    # the other matches is what a user typing the bare name means.
+    top = min(found, key=len) if found else ()
+    if found and all(p[: len(top)] == top for p in found) and sum(len(p) == len(top) for p in found) == 1:
+        return top
     if not found:
         names = sorted({p[-1] for p in taxonomy.paths})
         close = difflib.get_close_matches(split_path(text)[-1] if split_path(text) else text, names, n=5)

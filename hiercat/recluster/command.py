@@ -1,0 +1,145 @@
+"""Body of `hiercat recluster CATEGORY [--method] [--vectors] [--reference] [--out] [--apply proposal.json]`.
+
+Register it in cli.py with the store options, e.g.::
+
+    @app.command()
+    def recluster(category: str = typer.Argument(..., help="Category name or full path, e.g. Shoes."),
+                  method: str = typer.Option("agglomerative", help="agglomerative | hdbscan"),
+                  vectors: str = typer.Option("fused", help="image | terms | title | brand | fused"),
+                  reference: Optional[str] = typer.Option(None, help="Payload column to judge purity by, e.g. native_category"),
+                  out: Optional[Path] = typer.Option(None, help="Report folder [default: ./recluster-<category>]"),
+                  apply: Optional[Path] = typer.Option(None, "--apply", help="Adopt an (edited) proposal.json instead"),
+                  platform: Optional[str] = typer.Option(None, help="Only this platform's products"),
+                  n_clusters: Optional[str] = typer.Option(None, "--n-clusters", help="Per level, e.g. 8,3 [default: auto]"),
+                  levels: int = typer.Option(2), image_filter: bool = typer.Option(True, "--image-filter/--no-image-filter"),
+                  seed: int = typer.Option(0), store: Optional[Path] = StoreOpt, qdrant_url: Optional[str] = UrlOpt,
+                  collection: str = CollectionOpt) -> None:
+        from .recluster.command import recluster_command
+        st = open_store_from_cli(store, qdrant_url, collection)
+        try:
+            recluster_command(st, category, out=out, method=method, vectors=vectors, reference=reference,
+                              platform=platform, levels=levels, n_clusters=n_clusters, image_filter=image_filter,
+                              seed=seed, apply=apply, console=console)
+        except ValueError as exc:  # CategoryError, ProposalError, bad options: user-ready messages
+            fail(str(exc))
+        finally:
+            st.close()
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ..store.base import VectorStore
+from ..taxonomy import join_path
+from .apply import ApplyResult, apply_proposal
+from .cluster import METHODS
+from .features import SPECS
+from .pipeline import recluster
+from .proposal import Proposal, ProposalError
+from .report import Report
+from .select import resolve_category, store_taxonomy
+
+
+def parse_n_clusters(text: str | None) -> list[int | None] | None:
+    """'8,3' -> [8, 3]; '8' -> [8] (later levels automatic); 'auto', '' or None -> None."""
+    if text is None or not text.strip() or text.strip().lower() == "auto":
+        return None
+    out: list[int | None] = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        if part in ("", "auto"):
+            out.append(None)
+        elif part.isdigit() and int(part) >= 1:
+            out.append(int(part))
+        else:
+            raise ValueError(f"--n-clusters expects positive integers per level such as 8,3 (or auto), got {text!r}")
+    return out
+
+
+def default_out(category: str) -> Path:
+    """./recluster-<last part of the category, slugged>."""
+    last = category.split(">")[-1].strip().lower()
+    return Path("recluster-" + (re.sub(r"[^a-z0-9]+", "-", last).strip("-") or "category"))
+
+
+def print_report(report: Report, console: Console) -> None:
+    """Rich summary: levels with purity, the proposed clusters, the files written."""
+    ref = report.params.get("reference")
+    console.print(f"[bold]{report.category}[/]: {report.n_selected} products, {report.n_clustered} clustered, "
+                  f"{report.n_set_aside} set aside" +
+                  (f" ({', '.join(f'{v} {k}' for k, v in report.set_aside.items())})" if report.set_aside else ""))
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    levels = Table("level", "clusters", *([f"purity vs {ref}"] if ref else []), "noise attached", title="Levels")
+    for lv in report.levels:
+        levels.add_row(str(lv.level), str(lv.n_clusters), *([f"{100 * lv.purity:.1f} %"] if ref and lv.purity is not None else []),
+                       str(lv.noise))
+    console.print(levels)
+    table = Table("id", "proposed name", "size", "top terms", "platforms", *(["majority", "purity"] if ref else []),
+                  title="Proposed sub-categories")
+    for c in report.clusters:
+        indent = "  " * (c.level - 1)
+        table.add_row(c.id, indent + c.name, str(c.size), ", ".join(c.top_terms[:5]),
+                      ", ".join(f"{k} {v}" for k, v in c.platforms.items()),
+                      *([str(c.majority), f"{100 * (c.purity or 0):.1f} %"] if ref else []))
+    console.print(table)
+    for key, path in report.files.items():
+        console.print(f"{key}: {path}")
+    console.print(f"Edit {report.files['proposal']} (name / merge_into / drop), then run "
+                  f"[bold]hiercat recluster \"{report.category}\" --apply {report.files['proposal']}[/]")
+
+
+def print_apply(result: ApplyResult, console: Console) -> None:
+    """Rich summary of an applied proposal."""
+    console.print(f"[bold]{result.category}[/]: {result.updated} products rewritten, {result.assigned} assigned to the "
+                  f"nearest sub-category, {result.kept_at_category} kept at the category; "
+                  f"{len(result.added_paths)} new categories")
+    table = Table("path", "products", title="Labels now")
+    for path, n in result.path_counts.items():
+        table.add_row(path, str(n))
+    console.print(table)
+    console.print("Train again (hiercat train) to learn the new sub-categories.")
+
+
+def recluster_command(
+    store: VectorStore,
+    category: str,
+    out: Path | None = None,
+    method: str = "agglomerative",
+    vectors: str = "fused",
+    reference: str | None = None,
+    platform: str | None = None,
+    levels: int = 2,
+    n_clusters: str | None = None,
+    image_filter: bool = True,
+    seed: int = 0,
+    apply: Path | None = None,
+    console: Console | None = None,
+) -> Report | ApplyResult:
+    """Propose sub-categories (writing the report) or, with `apply`, adopt an edited proposal; prints a summary."""
+    console = console or Console()
+    if apply is not None:
+        proposal = Proposal.load(apply)
+        node = resolve_category(store_taxonomy(store), category)
+        if join_path(node) != proposal.category:
+            raise ProposalError(f"{apply} proposes sub-categories of {proposal.category!r}, not of {join_path(node)!r}")
+        result = apply_proposal(store, proposal)
+        print_apply(result, console)
+        return result
+    if method not in METHODS:
+        raise ValueError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+    if vectors not in SPECS:
+        raise ValueError(f"--vectors must be one of {', '.join(SPECS)}, got {vectors!r}")
+    if levels < 1:
+        raise ValueError(f"--levels must be >= 1, got {levels}")
+    with console.status(f"reclustering {category} ..."):
+        report = recluster(store, category, out or default_out(category), vectors=vectors, method=method,
+                           levels=levels, n_clusters=parse_n_clusters(n_clusters), reference=reference,
+                           platform=platform, image_filter=image_filter, seed=seed)
+    print_report(report, console)
+    return report
