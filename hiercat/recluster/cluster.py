@@ -172,6 +172,26 @@ class Cascade:
             return []
         return sorted(c for c, p in self.parents[level].items() if p == label)
 
+    def path_ids(self) -> list[np.ndarray]:
+        """Per level, every point's cluster id as users see it: "3" at level 1, "3.2" below.
+
+        A group that was not split keeps its parent's id at the deeper level, so ids always spell
+        the ancestry and every level partitions all points.
+        """
+        out: list[np.ndarray] = [np.array([str(v + 1) for v in self.labels[0]], dtype=object)]
+        for level in range(2, self.levels + 1):
+            above = out[-1]
+            ids = above.copy()
+            for g in np.unique(self.labels[level - 2]):
+                kids = self.children(level - 1, int(g))
+                if len(kids) < 2:
+                    continue
+                for j, kid in enumerate(kids, start=1):
+                    m = self.labels[level - 1] == kid
+                    ids[m] = f"{above[m][0]}.{j}"
+            out.append(ids)
+        return out
+
 
 def split_group(
     E: np.ndarray,

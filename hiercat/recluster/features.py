@@ -92,7 +92,7 @@ def build_features(
     need = needed_roles(spec, weights)
     missing = [r for r in need if r not in roles]
     if missing:
-        raise KeyError(f"no vectors for {', '.join(missing)} (have {', '.join(sorted(vectors))})")
+        raise ValueError(f"no vectors for {', '.join(missing)} (have {', '.join(sorted(vectors))})")
     w = fused_weights(weights) if spec == "fused" else {need[0]: 1.0}
     blocks = []
     for r in need:
@@ -145,5 +145,5 @@ def role_vectors(sel: "Selection", spec: str, weights: Mapping[str, float],
             else:
                 w["title"], w["terms"] = w.get("title", 0.0) + w["terms"], 0.0
         else:
-            raise KeyError("vectors 'terms' need a text encoder or stored title vectors")
+            raise ValueError("vectors 'terms' need a text encoder or stored title vectors")
     return vecs, spec, w

@@ -85,7 +85,7 @@ def filter_images(
     # No centring here (unlike for clustering): the shared direction of the category's usual look
     # is exactly what an odd shot lacks, and removing it would make every mode look equally far.
     X = l2_normalize(image_vectors[idx].astype(np.float32))
-    km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(X)
+    km = KMeans(n_clusters=k, n_init=2, random_state=seed).fit(X)
     lab = km.labels_
     labels[idx] = lab
     C = l2_normalize(km.cluster_centers_.astype(np.float32))

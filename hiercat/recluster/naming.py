@@ -88,3 +88,34 @@ def name_clusters(
         taken.add(name.lower())
         out[int(uniq[i])] = ClusterName(name=name, terms=top)
     return out
+
+
+def _ancestors(cid: str) -> list[str]:
+    parts = cid.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def name_tree(titles: Sequence[str], ids: Sequence[np.ndarray], stop: set[str],
+              reserved: Iterable[str] = ()) -> dict[str, ClusterName]:
+    """Names for every cluster id of a cascade ("3", "3.2", ...), each level named against its siblings.
+
+    A sub-cluster is named by what sets it apart inside its parent, never with the category's or an
+    ancestor's name ('Flip Flops > Flip Flops' would say nothing about the sub-group).
+    """
+    titles = np.asarray([str(t) for t in titles], dtype=object)
+    reserved = list(reserved)
+    names: dict[str, ClusterName] = {}
+    for level, lab in enumerate(ids, start=1):
+        groups = [None] if level == 1 else sorted(set(ids[level - 2]))
+        for parent in groups:
+            m = np.ones(len(lab), dtype=bool) if parent is None else ids[level - 2] == parent
+            subs = sorted(set(lab[m]))
+            if level > 1 and len(subs) < 2:
+                continue  # an unsplit group keeps its parent's id and name
+            code = {c: i for i, c in enumerate(subs)}
+            above = [] if parent is None else [names[a].name for a in _ancestors(parent)]
+            got = name_clusters(titles[m], np.array([code[c] for c in lab[m]]), stop=stop,
+                                reserved=[*reserved, *above])
+            names.update({c: got[i] for c, i in code.items()})
+    return names
+

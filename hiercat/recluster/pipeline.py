@@ -13,23 +13,17 @@ import numpy as np
 from ..encoders.base import TextEncoder
 from ..store.base import VectorStore
 from ..taxonomy import join_path
-from .cluster import UmapParams, cascade, umap_embed
+from .cluster import METHODS, UmapParams, cascade, umap_embed
 from .features import build_features, fused_weights, needed_roles, role_vectors, store_text_encoder, usable_rows, vector_roles
 from .figures import montage, sample_indices, scatter
 from .image_filter import filter_images
-from .naming import name_clusters
+from .naming import name_tree
 from .proposal import Proposal, ProposedCluster
 from .purity import cluster_purity, purity
 from .reference import reference_labels
 from .report import ClusterSummary, LevelSummary, Report, write_report
 from .select import CategoryError, Selection, select_category
 from .terms import stop_terms
-
-
-def _ancestors(cid: str) -> list[str]:
-    """'3.2.1' -> ['3', '3.2', '3.2.1']: the cluster and the clusters above it."""
-    parts = cid.split(".")
-    return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def _cluster_masks(labels: list[np.ndarray]) -> dict[str, np.ndarray]:
@@ -66,6 +60,32 @@ def _proposal_clusters(sel: Selection, masks: dict[str, np.ndarray], names: dict
     return proposed, summaries
 
 
+def _pictures(out: Path, part: Selection, sel: Selection, summaries: list[ClusterSummary],
+              masks: dict[str, np.ndarray], labels: list[np.ndarray], names: dict[str, Any], X: np.ndarray,
+              image_result: Any, montage_size: int, seed: int, umap: UmapParams | None, make_scatter: bool,
+              title: str) -> tuple[str | None, str | None]:
+    """Montages per cluster (paths set on the summaries), of the set-aside shots, and the 2-D scatter."""
+    images = part.column("image")
+    for s in summaries:
+        members = np.flatnonzero(masks[s.id])
+        pick = members[sample_indices(len(members), montage_size, seed)]
+        path = montage(images[pick].tolist(), out / "img" / f"cluster_{s.id}.png") if montage_size else None
+        s.montage = str(path.relative_to(out)) if path else None
+    aside_montage = None
+    if image_result is not None and image_result.samples and montage_size:
+        pos = [i for c in sorted(image_result.samples) for i in image_result.samples[c]][: 4 * montage_size]
+        path = montage(sel.column("image")[pos].tolist(), out / "img" / "set_aside.png")
+        aside_montage = str(path.relative_to(out)) if path else None
+    scatter_rel = None
+    if make_scatter:
+        xy = umap_embed(X, 2, seed, umap)
+        codes = {c: i for i, c in enumerate(sorted(set(labels[0]), key=int))}
+        path = scatter(xy, np.array([codes[c] for c in labels[0]]),
+                       {i: f"{c} {names[c].name}" for c, i in codes.items()}, out / "img" / "scatter.png", title=title)
+        scatter_rel = str(path.relative_to(out))
+    return aside_montage, scatter_rel
+
+
 def recluster(
     store: VectorStore,
     category: str,
@@ -92,14 +112,20 @@ def recluster(
     seconds: dict[str, float] = {}
     notes: list[str] = []
     out = Path(out_dir)
-    (out / "img").mkdir(parents=True, exist_ok=True)
     w = fused_weights(weights)
 
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if levels < 1:
+        raise ValueError(f"levels must be >= 1, got {levels}")
     sel = select_category(store, category, platform=platform)
     cat = join_path(sel.category)
     if len(sel) == 0:
         raise CategoryError(f"no stored products under {cat!r}" + (f" on platform {platform!r}" if platform else ""))
+    if reference:
+        reference_labels(sel.payload, reference)  # a wrong column fails now, not after the clustering
     seconds["select"] = time.perf_counter() - t0
+    (out / "img").mkdir(parents=True, exist_ok=True)
 
     t = time.perf_counter()
     if text_encoder is None and "terms" in needed_roles(vectors, w):
@@ -133,44 +159,11 @@ def recluster(
                       n_components=n_components, umap=umap, local_umap=local_umap)
     seconds["cluster"] = time.perf_counter() - t
 
-    # Cluster ids as the user sees them: "3" at level 1, "3.2" below; unsplit groups keep the parent id.
-    labels: list[np.ndarray] = [np.array([str(l + 1) for l in tree.labels[0]], dtype=object)]
-    for level in range(2, tree.levels + 1):
-        par = tree.parents[level - 1]
-        above = labels[-1]
-        lab = above.copy()
-        for g in np.unique(tree.labels[level - 2]):
-            kids = tree.children(level - 1, int(g))
-            if len(kids) < 2:
-                continue
-            for j, kid in enumerate(kids, start=1):
-                m = tree.labels[level - 1] == kid
-                lab[m] = f"{above[m][0]}.{j}"
-            assert all(par[k] == g for k in kids)
-        labels.append(lab)
+    labels = tree.path_ids()
 
     t = time.perf_counter()
-    titles, brands, colours = part.column("title"), part.column("brand"), part.column("colour")
-    stop = stop_terms(brands, titles, colours)
-    names: dict[str, Any] = {}
-    codes = {c: i for i, c in enumerate(sorted(set(labels[0])))}
-    # A sub-category named like its category ('Shoes > Shoes') says nothing: category names are reserved.
-    for i, nm in name_clusters(titles, np.array([codes[c] for c in labels[0]]), stop=stop,
-                               reserved=sel.category).items():
-        names[next(c for c, j in codes.items() if j == i)] = nm
-    for level in range(2, len(labels) + 1):
-        for parent in sorted(set(labels[level - 2])):
-            m = labels[level - 2] == parent
-            subs = sorted(set(labels[level - 1][m]))
-            if len(subs) < 2:
-                continue
-            sub_codes = {c: i for i, c in enumerate(subs)}
-            # Named against their siblings only, so a sub-cluster's name says how it differs within its group.
-            # Ancestors' names are reserved: 'Flip Flops > Flip Flops' would say nothing about the sub-group.
-            got = name_clusters(titles[m], np.array([sub_codes[c] for c in labels[level - 1][m]]), stop=stop,
-                                reserved=[*sel.category, *(names[a].name for a in _ancestors(parent))])
-            for c, i in sub_codes.items():
-                names[c] = got[i]
+    stop = stop_terms(part.column("brand"), part.column("title"), part.column("colour"))
+    names = name_tree(part.column("title"), labels, stop, reserved=sel.category)
     seconds["naming"] = time.perf_counter() - t
 
     ref = reference_labels(part.payload, reference) if reference else None
@@ -181,24 +174,9 @@ def recluster(
                                     noise=int(tree.noise[lv - 1].sum())) for lv in range(1, len(labels) + 1)]
 
     t = time.perf_counter()
-    images = part.column("image")
-    for s in summaries:
-        members = np.flatnonzero(masks[s.id])
-        pick = members[sample_indices(len(members), montage_size, seed)]
-        path = montage(images[pick].tolist(), out / "img" / f"cluster_{s.id}.png")
-        s.montage = str(path.relative_to(out)) if path else None
-    aside_montage = None
-    if image_result is not None and image_result.samples:
-        pos = [i for c in sorted(image_result.samples) for i in image_result.samples[c]][: 4 * montage_size]
-        path = montage(sel.column("image")[pos].tolist(), out / "img" / "set_aside.png")
-        aside_montage = str(path.relative_to(out)) if path else None
-    scatter_rel = None
-    if make_scatter:
-        xy = umap_embed(X, 2, seed, umap)
-        l1 = np.array([codes[c] for c in labels[0]])
-        path = scatter(xy, l1, {i: f"{c} {names[c].name}" for c, i in codes.items()}, out / "img" / "scatter.png",
-                       title=f"{cat}: level-1 clusters ({spec}, {method})")
-        scatter_rel = str(path.relative_to(out))
+    aside_montage, scatter_rel = _pictures(out, part, sel, summaries, masks, labels, names, X, image_result,
+                                           montage_size, seed, umap, make_scatter,
+                                           f"{cat}: level-1 clusters ({spec}, {method})")
     seconds["figures"] = time.perf_counter() - t
 
     aside = np.flatnonzero(reasons != "")

@@ -22,7 +22,7 @@ def reference_labels(payload: pd.DataFrame, spec: str) -> np.ndarray:
     """The reference label of every row ('' where the column is missing)."""
     column, depth = parse_reference(spec)
     if column not in payload.columns:
-        raise KeyError(f"no payload column {column!r} for the reference; have {', '.join(map(str, payload.columns))}")
+        raise ValueError(f"no payload column {column!r} for the reference; have {', '.join(map(str, payload.columns))}")
     values = payload[column].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else
                                  (join_path(v) if isinstance(v, (list, tuple)) else str(v)))
     if depth:

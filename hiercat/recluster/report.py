@@ -88,9 +88,10 @@ def render_markdown(report: Report) -> str:
     """The report as Markdown (images linked relative to the report folder)."""
     p = report.params
     lines = [f"# Recluster: {report.category}", ""]
-    lines += [f"- products selected: {report.n_selected} ({', '.join(f'{k}: {v}' for k, v in report.set_aside_platforms.items()) or 'none'} set aside)",
-              f"- clustered: {report.n_clustered}; set aside: " +
-              (", ".join(f"{v} {k}" for k, v in report.set_aside.items()) or "none"),
+    lines += [f"- products selected: {report.n_selected}, clustered: {report.n_clustered}",
+              f"- set aside: " + (", ".join(f"{v} {k}" for k, v in report.set_aside.items()) or "none") +
+              (f" (by platform: {', '.join(f'{k} {v}' for k, v in report.set_aside_platforms.items())})"
+               if report.set_aside_platforms else ""),
               f"- vectors: {p.get('vectors')} {json.dumps(p.get('weights')) if p.get('vectors') == 'fused' else ''}".rstrip(),
               f"- method: {p.get('method')}, levels: {p.get('levels')}, n_clusters: {p.get('n_clusters') or 'auto (silhouette)'}, "
               f"UMAP {p.get('n_components')}-d, seed {p.get('seed')}",

@@ -112,7 +112,7 @@ def select_category(
     names = list(vectors) if vectors is not None else sorted(dims)
     unknown = [n for n in names if n not in dims]
     if unknown:
-        raise KeyError(f"the store has no vector(s) {', '.join(unknown)}; it has {', '.join(sorted(dims))}")
+        raise ValueError(f"the store has no vector(s) {', '.join(unknown)}; it has {', '.join(sorted(dims))}")
     ids: list[str] = []
     rows: list[dict[str, Any]] = []
     cols: dict[str, list[np.ndarray | None]] = {n: [] for n in names}
