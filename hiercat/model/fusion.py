@@ -24,8 +24,9 @@ def _mlp(in_dim: int, hidden: Sequence[int], dropout: float) -> tuple[nn.Module,
 class SparseEmbedding(nn.Module):
     """fastText-like projection of a hashed bag of n-grams: tf-weighted sum of learned bucket embeddings."""
 
-    def __init__(self, num_buckets: int, dim: int, sparse_grad: bool = True):
+    def __init__(self, num_buckets: int, dim: int, sparse_grad: bool = True, token_dropout: float = 0.0):
         super().__init__()
+        self.token_dropout = token_dropout
         # sparse=True so an optimizer step touches only the buckets in the batch, not all 2**18 rows.
         self.bag = nn.EmbeddingBag(num_buckets, dim, mode="sum", sparse=sparse_grad)
         # Small init (as fastText) so hash buckets never seen in training add next to nothing at inference.
@@ -34,17 +35,23 @@ class SparseEmbedding(nn.Module):
 
     def forward(self, bag: SparseBag) -> torch.Tensor:
         """[B, dim] embedding of each row's bag."""
-        return self.bag(bag.indices, bag.offsets, per_sample_weights=bag.weights) + self.bias
+        weights = bag.weights
+        if self.training and self.token_dropout > 0:
+            # Dropping whole n-grams (rescaled to keep the expected sum) stops the model leaning on one token.
+            keep = torch.rand_like(weights) >= self.token_dropout
+            weights = weights * keep / (1.0 - self.token_dropout)
+        return self.bag(bag.indices, bag.offsets, per_sample_weights=weights) + self.bias
 
 
 class ModalityEncoders(nn.Module):
     """Dense modalities pass through; sparse ones go through a SparseEmbedding; both get input dropout."""
 
     def __init__(self, specs: Sequence[ModalitySpec], sparse_dim: int = 64, dense_dropout: float = 0.0,
-                 sparse_dropout: float = 0.0):
+                 sparse_dropout: float = 0.0, token_dropout: float = 0.0):
         super().__init__()
         self.specs = list(specs)
-        self.sparse = nn.ModuleDict({s.name: SparseEmbedding(s.dim, sparse_dim) for s in self.specs if s.kind == "sparse"})
+        self.sparse = nn.ModuleDict({s.name: SparseEmbedding(s.dim, sparse_dim, token_dropout=token_dropout)
+                                     for s in self.specs if s.kind == "sparse"})
         self.dense_dropout = nn.Dropout(dense_dropout)
         self.sparse_dropout = nn.Dropout(sparse_dropout)
         self.out_dims = {s.name: (sparse_dim if s.kind == "sparse" else s.dim) for s in self.specs}

@@ -27,6 +27,7 @@ class HierarchicalClassifier(nn.Module):
     `detach_parent` stops gradients through it); 'teacher' feeds the one-hot true parent when
     training and the one-hot greedy masked prediction at inference; 'none' feeds nothing.
     Logits are returned unmasked; masking happens in `decode` so every predicted path exists.
+    token_dropout drops whole n-grams of sparse bags while training; `dropout` is the blocks' rate.
     """
 
     def __init__(
@@ -38,9 +39,10 @@ class HierarchicalClassifier(nn.Module):
         sparse_dim: int = 64,
         shared_dim: int = 512,
         level_dim: int = 256,
-        dropout: float = 0.3,
+        dropout: float = 0.1,
         dense_dropout: float = 0.0,
         sparse_dropout: float = 0.0,
+        token_dropout: float = 0.4,
         parent_input: str = "soft",
         detach_parent: bool = True,
     ):
@@ -54,7 +56,8 @@ class HierarchicalClassifier(nn.Module):
         self.hparams: dict[str, Any] = {
             "fusion": fusion, "fusion_kwargs": dict(fusion_kwargs or {}), "sparse_dim": sparse_dim,
             "shared_dim": shared_dim, "level_dim": level_dim, "dropout": dropout, "dense_dropout": dense_dropout,
-            "sparse_dropout": sparse_dropout, "parent_input": parent_input, "detach_parent": detach_parent,
+            "sparse_dropout": sparse_dropout, "token_dropout": token_dropout, "parent_input": parent_input,
+            "detach_parent": detach_parent,
         }
         self.parent_input, self.detach_parent = parent_input, detach_parent
         masks = level_masks(taxonomy)
@@ -64,7 +67,7 @@ class HierarchicalClassifier(nn.Module):
             self.register_buffer(f"mask_{k}", torch.from_numpy(m), persistent=False)
         self.register_buffer("path_index", torch.from_numpy(path_index_matrix(taxonomy)), persistent=False)
 
-        self.encoders = ModalityEncoders(self.specs, sparse_dim, dense_dropout, sparse_dropout)
+        self.encoders = ModalityEncoders(self.specs, sparse_dim, dense_dropout, sparse_dropout, token_dropout)
         self.fusion = build_fusion(fusion, self.encoders.out_dims, **self.hparams["fusion_kwargs"])
         self.shared = _block(self.fusion.out_dim, shared_dim, dropout)
         feeds_parent = parent_input != "none"

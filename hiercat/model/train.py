@@ -119,18 +119,23 @@ def train_classifier(
     val_fraction: float = 0.2,
     device: str | torch.device | None = None,
     progress: bool = True,
-    monitor: str = "loss",
+    monitor: str = "hf1",
     label_smoothing: float = 0.0,
-    sparse_lr: float | None = None,
+    sparse_lr: float | None = 1e-2,
+    plateau_factor: float | None = 0.2,
+    plateau_patience: int = 1,
     restrict_taxonomy: bool = True,
     **model_kwargs: Any,
 ) -> tuple[HierarchicalClassifier, TrainHistory]:
     """Train with Adam and summed per-level cross-entropy; early-stop on validation loss or hF1 and restore the best weights.
 
     `val` is a held-out (inputs, paths) pair; without it a stratified `val_fraction` of the
-    given rows is held out. The model's classes are the taxonomy restricted to the training and
+    given rows is held out; with neither (val_fraction=0) every row trains for exactly `epochs`
+    epochs, the way to refit on train+validation once the epoch count is known. The model's classes are the taxonomy restricted to the training and
     validation label paths (`restrict_taxonomy`), so heads only cover categories with examples.
-    `model_kwargs` go to HierarchicalClassifier (sparse_dim, dropout, parent_input, fusion_kwargs, ...).
+    `sparse_lr` is SparseAdam's rate for hashed-bucket embeddings (None = `lr`); `plateau_factor`
+    multiplies every learning rate when the monitored value has not improved for more than
+    `plateau_patience` epochs. `model_kwargs` go to HierarchicalClassifier (sparse_dim, dropout, parent_input, fusion_kwargs, ...).
     """
     if monitor not in MONITORS:
         raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
@@ -142,26 +147,32 @@ def train_classifier(
     if len(paths) != len(inputs):
         raise ValueError(f"{len(inputs)} input rows but {len(paths)} label paths")
     inputs = inputs.select(modalities)
-    if val is None:
+    if val is not None:
+        val_inputs, val_paths = val[0].select(modalities or inputs.names), [as_path(p) for p in val[1]]
+        if not val_paths:
+            raise ValueError("val has no rows")
+    elif val_fraction > 0:
         tr, va = stratified_split(paths, (1 - val_fraction, val_fraction), seed)
         val_inputs, val_paths = inputs.take(va), [paths[i] for i in va]
         inputs, paths = inputs.take(tr), [paths[i] for i in tr]
-    else:
-        val_inputs, val_paths = val[0].select(modalities or inputs.names), [as_path(p) for p in val[1]]
-    if not len(val_paths):
-        raise ValueError("no validation rows: pass val=(inputs, paths) or a larger val_fraction")
+    else:  # refit on everything for a fixed number of epochs (e.g. a best_epoch found with validation)
+        val_inputs, val_paths = None, []
     tax = taxonomy.restrict(paths + val_paths) if restrict_taxonomy else taxonomy
 
     model = HierarchicalClassifier(inputs.specs(), tax, fusion=fusion, **model_kwargs).to(dev)
     opts = _optimizers(model, lr, sparse_lr)
-    train_data, val_data = inputs.to_tensors(dev), val_inputs.to_tensors(dev)
+    schedulers = [torch.optim.lr_scheduler.ReduceLROnPlateau(o, factor=plateau_factor, patience=plateau_patience,
+                                                             threshold=1e-6, threshold_mode="abs")
+                  for o in opts] if plateau_factor else []
+    train_data = inputs.to_tensors(dev)
+    val_data = val_inputs.to_tensors(dev) if val_inputs is not None else None
     y_train = torch.from_numpy(_targets(tax, paths)).to(dev)
     y_val = torch.from_numpy(_targets(tax, val_paths)).to(dev)
     teacher = model.parent_input == "teacher"
     gen = torch.Generator().manual_seed(seed)
 
     history = TrainHistory(monitor=monitor)
-    best_value, best_state, bad = float("inf"), copy.deepcopy(model.state_dict()), 0
+    best_value, best_state, bad = float("inf"), None, 0
     bar = tqdm(range(1, epochs + 1), desc="train", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         te = time.perf_counter()
@@ -182,12 +193,20 @@ def train_classifier(
                 o.step()
             total += float(loss.detach()) * len(rows)
             seen += len(rows)
+        record = {"epoch": epoch, "train_loss": total / max(seen, 1)}
+        if val_data is None:
+            record["seconds"] = time.perf_counter() - te
+            history.epochs.append(record)
+            history.best_epoch = epoch
+            bar.set_postfix(loss=f"{record['train_loss']:.3f}")
+            continue
         val_loss, val_hf1 = _evaluate(model, val_data, y_val, val_paths, 1024, label_smoothing)
-        record = {"epoch": epoch, "train_loss": total / max(seen, 1), "val_loss": val_loss, "val_hF1": val_hf1,
-                  "seconds": time.perf_counter() - te}
+        record.update(val_loss=val_loss, val_hF1=val_hf1, seconds=time.perf_counter() - te)
         history.epochs.append(record)
         bar.set_postfix(loss=f"{record['train_loss']:.3f}", val_loss=f"{val_loss:.3f}", val_hF1=f"{val_hf1:.4f}")
         value = val_loss if monitor == "loss" else -val_hf1
+        for sched in schedulers:
+            sched.step(value)
         if value < best_value - 1e-6:
             best_value, best_state, bad, history.best_epoch = value, copy.deepcopy(model.state_dict()), 0, epoch
         else:
@@ -196,7 +215,8 @@ def train_classifier(
                 history.stopped_early = True
                 break
     bar.close()
-    model.load_state_dict(best_state)
+    if best_state is not None:
+        model.load_state_dict(best_state)
     model.eval()
     history.seconds = time.perf_counter() - t0
     return model, history
