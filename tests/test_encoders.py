@@ -160,7 +160,7 @@ def test_vit_pca_fits_once_saves_and_reloads(tiny_paper, images, tmp_path: Path)
 
     pca = tmp_path / "store" / "vit_pca.safetensors"
     enc = VitImageEncoder(str(tiny_paper[1]), pca_path=pca)
-    with pytest.raises(RuntimeError, match="fitted"):
+    with pytest.raises(ModelLoadError, match="vit_pca_fit"):
         _ = enc.dim
     first = enc.encode(images)  # the first data seen fits the PCA
     assert pca.is_file() and enc.fitted and first.shape == (8, enc.dim) and 1 <= enc.dim <= 32

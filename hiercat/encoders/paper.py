@@ -22,6 +22,7 @@ from .device import autocast, batched, pick_device
 ENV_ROBERTA = "HIERCAT_ROBERTA"
 ENV_VIT = "HIERCAT_VIT"
 ENV_VIT_PCA = "HIERCAT_VIT_PCA"
+ENV_VIT_PCA_FIT = "HIERCAT_VIT_PCA_FIT"
 T = TypeVar("T")
 
 
@@ -130,7 +131,8 @@ class VitImageEncoder:
     The PCA is read from `pca_path` when that file exists; otherwise it is fitted on the first
     images passed to `encode` (or explicitly with `fit_pca`) and saved to `pca_path`, then reused.
     `dim` is the number of kept components, so it is known only once the PCA is fitted: reading it
-    before raises RuntimeError.
+    before raises ModelLoadError (a RuntimeError). A store's schema needs `dim` before the first
+    product is encoded, so ingest with a fitted PCA file or with images to fit it on (`vit_pca_fit`).
     """
 
     name = "vit"
@@ -165,10 +167,12 @@ class VitImageEncoder:
 
     @property
     def dim(self) -> int:
-        """Output dimension = kept PCA components (RuntimeError before the PCA is fitted)."""
+        """Output dimension = kept PCA components (ModelLoadError, a RuntimeError, before the PCA is fitted)."""
         if self.pca is None:
-            raise RuntimeError("the ViT+PCA image vector has no dimension until its PCA is fitted: call fit_pca(images) "
-                               f"or point pca_path / {ENV_VIT_PCA} at a fitted PCA file")
+            raise ModelLoadError(
+                "the ViT+PCA image vector has no dimension until its PCA is fitted: point the vit_pca option / "
+                f"{ENV_VIT_PCA} at a fitted PCA file, or give images to fit it on with the vit_pca_fit option / "
+                f"{ENV_VIT_PCA_FIT}=IMAGES_DIR (or call fit_pca(images))")
         return self.pca.dim
 
     @torch.inference_mode()

@@ -75,12 +75,8 @@ class Preset:
         if self.image is None:
             raise ValueError(f"preset {self.name!r} has no image encoder")
         present = [i for i, im in enumerate(images) if im is not None]
-        if not present:
-            try:
-                dim = self.image.dim
-            except RuntimeError:  # an unfitted PCA: nothing to encode, nothing to fit on
-                raise ValueError("no images to encode and the image encoder's dimension is not known yet") from None
-            return np.zeros((len(images), dim), dtype=np.float32)
+        if not present:  # (an unfitted ViT PCA raises here, saying how to fit it)
+            return np.zeros((len(images), self.image.dim), dtype=np.float32)
         vecs = self.image.encode([images[i] for i in present])
         out = np.zeros((len(images), vecs.shape[1]), dtype=np.float32)
         out[present] = vecs
@@ -127,7 +123,8 @@ def load_preset(name: str, **overrides: Any) -> Preset:
 
     Options: device, batch_size, lex_features, cache_size; minilm: minilm_path, simclr_weights,
     simclr_output; clip: clip_model, clip_pretrained ("none" = random weights); paper: roberta,
-    vit, vit_pca (PCA file), vit_pca_fit (folder of images to fit a missing PCA on), store_path.
+    vit, vit_pca (PCA file, default STORE/vit_pca.safetensors), vit_pca_fit (images folder or paths to fit
+    a missing PCA on; env HIERCAT_VIT_PCA_FIT), store_path (default ./hiercat-store).
     """
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
@@ -166,7 +163,7 @@ def load_preset(name: str, **overrides: Any) -> Preset:
         text, image = clip.text, clip.image
         options.update(clip_model=model, clip_pretrained=pretrained)
     elif name == "paper":
-        from .paper import ENV_ROBERTA, ENV_VIT, ENV_VIT_PCA, RobertaTextEncoder, VitImageEncoder
+        from .paper import ENV_ROBERTA, ENV_VIT, ENV_VIT_PCA, ENV_VIT_PCA_FIT, RobertaTextEncoder, VitImageEncoder
 
         roberta = _abs_if_local(_opt(overrides, "roberta", ENV_ROBERTA, "roberta-base"))
         vit = _abs_if_local(_opt(overrides, "vit", ENV_VIT, "google/vit-base-patch16-224"))
@@ -174,7 +171,7 @@ def load_preset(name: str, **overrides: Any) -> Preset:
         pca = Path(_opt(overrides, "vit_pca", ENV_VIT_PCA, store / "vit_pca.safetensors")).expanduser().resolve()
         text = RobertaTextEncoder(roberta, device=device, **({"batch_size": batch_size} if batch_size else {}))
         vit_enc = VitImageEncoder(vit, pca_path=pca, device=device, **({"batch_size": batch_size} if batch_size else {}))
-        fit_from = overrides.get("vit_pca_fit")
+        fit_from = _opt(overrides, "vit_pca_fit", ENV_VIT_PCA_FIT)
         if not vit_enc.fitted and fit_from:
             vit_enc.fit_pca(_sample_images(fit_from))
         image = vit_enc
