@@ -277,8 +277,9 @@ def test_every_fusion_trains_one_epoch(myntra_sample, one_thread):
 
 def test_refit_without_validation_trains_fixed_epochs(myntra_sample, one_thread):
     inputs, paths, tax = myntra_sample
-    model, history = train_classifier(inputs.take(np.arange(300)), paths[:300], tax, epochs=2, val_fraction=0,
-                                      device="cpu", progress=False)
-    assert [e["epoch"] for e in history.epochs] == [1, 2] and history.best_epoch == 2
+    model, history = train_classifier(inputs.take(np.arange(300)), paths[:300], tax, epochs=3, val_fraction=0,
+                                      device="cpu", progress=False, lr_scales=[1.0, 0.2])
+    assert [e["epoch"] for e in history.epochs] == [1, 2, 3] and history.best_epoch == 3
+    assert [e["lr_scale"] for e in history.epochs] == pytest.approx([1.0, 0.2, 0.2])
     assert "val_hF1" not in history.epochs[0]
     assert path_validity(predict(model, inputs.take(np.arange(300, 400))).paths, model.taxonomy) == 1.0

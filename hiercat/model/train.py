@@ -54,13 +54,17 @@ def stratified_split(paths: Sequence[Sequence[str] | str], fractions: Sequence[f
 
 @dataclass
 class TrainHistory:
-    """Per-epoch records (train_loss, val_loss, val_hF1, seconds), the best epoch and what was monitored."""
+    """Per-epoch records (train_loss, lr_scale, val_loss, val_hF1, seconds), the best epoch and what was monitored."""
 
     epochs: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = 0
     monitor: str = "loss"
     seconds: float = 0.0
     stopped_early: bool = False
+
+    def lr_scales(self, epochs: int | None = None) -> list[float]:
+        """Learning-rate scale of each epoch up to `epochs` (default: the best epoch), to replay in a refit."""
+        return [e["lr_scale"] for e in self.epochs[: epochs or self.best_epoch]]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for model sidecars)."""
@@ -82,6 +86,41 @@ def _optimizers(model: torch.nn.Module, lr: float, sparse_lr: float | None) -> l
     if sparse:
         opts.append(torch.optim.SparseAdam(sparse, lr=sparse_lr or lr))
     return opts
+
+
+def _holdout(inputs: ModalityInputs, paths: list[tuple[str, ...]], val, val_fraction: float, seed: int):
+    """(train inputs, train paths, validation inputs or None, validation paths) from the train_classifier arguments."""
+    if val is not None:
+        val_paths = [as_path(p) for p in val[1]]
+        if not val_paths:
+            raise ValueError("val has no rows")
+        return inputs, paths, val[0].select(inputs.names), val_paths
+    if val_fraction > 0:
+        tr, va = stratified_split(paths, (1 - val_fraction, val_fraction), seed)
+        return inputs.take(tr), [paths[i] for i in tr], inputs.take(va), [paths[i] for i in va]
+    return inputs, paths, None, []  # refit on everything for a fixed number of epochs
+
+
+def _train_epoch(model: HierarchicalClassifier, opts: list[torch.optim.Optimizer], data: TensorInputs,
+                 targets: torch.Tensor, perm: torch.Tensor, batch_size: int, label_smoothing: float) -> float:
+    """One pass over `perm` in batches; returns the mean training loss."""
+    model.train()
+    teacher = model.parent_input == "teacher"
+    total, seen = 0.0, 0
+    for start in range(0, len(perm), batch_size):
+        rows = perm[start:start + batch_size]
+        if len(rows) < 2:  # BatchNorm cannot normalize a single row
+            continue
+        y = targets.index_select(0, rows)
+        loss = model.loss(model(data.batch(rows), y if teacher else None), y, label_smoothing)
+        for o in opts:
+            o.zero_grad(set_to_none=True)
+        loss.backward()
+        for o in opts:
+            o.step()
+        total += float(loss.detach()) * len(rows)
+        seen += len(rows)
+    return total / max(seen, 1)
 
 
 @torch.no_grad()
@@ -124,18 +163,22 @@ def train_classifier(
     sparse_lr: float | None = 1e-2,
     plateau_factor: float | None = 0.2,
     plateau_patience: int = 1,
+    lr_scales: Sequence[float] | None = None,
     restrict_taxonomy: bool = True,
     **model_kwargs: Any,
 ) -> tuple[HierarchicalClassifier, TrainHistory]:
-    """Train with Adam and summed per-level cross-entropy; early-stop on validation loss or hF1 and restore the best weights.
+    """Train with Adam and summed per-level cross-entropy; early-stop on validation hF1 or loss, restoring the best weights.
 
-    `val` is a held-out (inputs, paths) pair; without it a stratified `val_fraction` of the
-    given rows is held out; with neither (val_fraction=0) every row trains for exactly `epochs`
-    epochs, the way to refit on train+validation once the epoch count is known. The model's classes are the taxonomy restricted to the training and
-    validation label paths (`restrict_taxonomy`), so heads only cover categories with examples.
-    `sparse_lr` is SparseAdam's rate for hashed-bucket embeddings (None = `lr`); `plateau_factor`
-    multiplies every learning rate when the monitored value has not improved for more than
-    `plateau_patience` epochs. `model_kwargs` go to HierarchicalClassifier (sparse_dim, dropout, parent_input, fusion_kwargs, ...).
+    `val` is a held-out (inputs, paths) pair; without it a stratified `val_fraction` of the given
+    rows is held out; with neither (val_fraction=0) every row trains for exactly `epochs` epochs,
+    the way to refit on train+validation once the epoch count is known. The model's classes are
+    the taxonomy restricted to the training and validation label paths (`restrict_taxonomy`), so
+    heads only cover categories with examples. `sparse_lr` is SparseAdam's rate for hashed-bucket
+    embeddings (None = `lr`). `plateau_factor` multiplies every learning rate when the monitored
+    value has not improved for more than `plateau_patience` epochs; each epoch's scale of the
+    initial rates is recorded as `lr_scale`, and `lr_scales` replays such a schedule in a refit
+    without validation, where no plateau can be detected. `model_kwargs` go to
+    HierarchicalClassifier (sparse_dim, dropout, token_dropout, parent_input, fusion_kwargs, ...).
     """
     if monitor not in MONITORS:
         raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
@@ -147,16 +190,7 @@ def train_classifier(
     if len(paths) != len(inputs):
         raise ValueError(f"{len(inputs)} input rows but {len(paths)} label paths")
     inputs = inputs.select(modalities)
-    if val is not None:
-        val_inputs, val_paths = val[0].select(modalities or inputs.names), [as_path(p) for p in val[1]]
-        if not val_paths:
-            raise ValueError("val has no rows")
-    elif val_fraction > 0:
-        tr, va = stratified_split(paths, (1 - val_fraction, val_fraction), seed)
-        val_inputs, val_paths = inputs.take(va), [paths[i] for i in va]
-        inputs, paths = inputs.take(tr), [paths[i] for i in tr]
-    else:  # refit on everything for a fixed number of epochs (e.g. a best_epoch found with validation)
-        val_inputs, val_paths = None, []
+    inputs, paths, val_inputs, val_paths = _holdout(inputs, paths, val, val_fraction, seed)
     tax = taxonomy.restrict(paths + val_paths) if restrict_taxonomy else taxonomy
 
     model = HierarchicalClassifier(inputs.specs(), tax, fusion=fusion, **model_kwargs).to(dev)
@@ -168,32 +202,23 @@ def train_classifier(
     val_data = val_inputs.to_tensors(dev) if val_inputs is not None else None
     y_train = torch.from_numpy(_targets(tax, paths)).to(dev)
     y_val = torch.from_numpy(_targets(tax, val_paths)).to(dev)
-    teacher = model.parent_input == "teacher"
     gen = torch.Generator().manual_seed(seed)
 
     history = TrainHistory(monitor=monitor)
     best_value, best_state, bad = float("inf"), None, 0
     bar = tqdm(range(1, epochs + 1), desc="train", unit="epoch", disable=not progress, leave=False)
+    base_lrs = [[g["lr"] for g in o.param_groups] for o in opts]
     for epoch in bar:
         te = time.perf_counter()
-        model.train()
+        if lr_scales is not None:
+            scale = lr_scales[min(epoch, len(lr_scales)) - 1]
+            for o, lrs in zip(opts, base_lrs):
+                for g, base in zip(o.param_groups, lrs):
+                    g["lr"] = base * scale
+        lr_scale = opts[0].param_groups[0]["lr"] / base_lrs[0][0]
         perm = torch.randperm(len(train_data), generator=gen).to(dev)
-        total, seen = 0.0, 0
-        for start in range(0, len(perm), batch_size):
-            rows = perm[start:start + batch_size]
-            if len(rows) < 2:  # BatchNorm cannot normalize a single row
-                continue
-            y = y_train.index_select(0, rows)
-            logits = model(train_data.batch(rows), y if teacher else None)
-            loss = model.loss(logits, y, label_smoothing)
-            for o in opts:
-                o.zero_grad(set_to_none=True)
-            loss.backward()
-            for o in opts:
-                o.step()
-            total += float(loss.detach()) * len(rows)
-            seen += len(rows)
-        record = {"epoch": epoch, "train_loss": total / max(seen, 1)}
+        train_loss = _train_epoch(model, opts, train_data, y_train, perm, batch_size, label_smoothing)
+        record = {"epoch": epoch, "train_loss": train_loss, "lr_scale": lr_scale}
         if val_data is None:
             record["seconds"] = time.perf_counter() - te
             history.epochs.append(record)
