@@ -83,6 +83,13 @@ def prepare_store(store: VectorStore, preset: Any, label_paths: Sequence[str], t
     sparse = list(preset.sparse_names())
     meta = dict(store.get_meta())
     known = meta.get("preset")
+    options = dict(getattr(preset, "options", {}) or {})
+    if known and known.get("vectors") == dense and known.get("options", {}) != options:
+        raise StoreMismatchError(
+            f"this store's vectors were made by preset {known.get('name')!r} with options {known.get('options')}, "
+            f"not {options}: vectors of two different models cannot share a store; use another --store "
+            "or the same model files"
+        )
     if known and known.get("vectors") != dense:
         raise StoreMismatchError(
             f"this store holds vectors {known.get('vectors')} from preset {known.get('name')!r}, "
@@ -94,8 +101,7 @@ def prepare_store(store: VectorStore, preset: Any, label_paths: Sequence[str], t
     for p in sorted(set(label_paths)):
         if p:
             stored.add_path(split_path(p), terminal=True)
-    meta["preset"] = {"name": preset.name, "vectors": dense, "sparse": sparse,
-                      "options": dict(getattr(preset, "options", {}) or {})}
+    meta["preset"] = {"name": preset.name, "vectors": dense, "sparse": sparse, "options": options}
     meta["taxonomy"] = stored.to_dict()
     sources = set(meta.get("taxonomy_sources", []))
     sources.add(taxonomy_source or "native categories")
@@ -122,6 +128,7 @@ def ingest(
     report = IngestReport(source=str(source), rows=len(table))
     rejects = [checked.rejects]
     rows = checked.rows
+    preset_options = dict(getattr(preset, "options", {}) or {})
     prepare_store(store, preset, rows["path"].tolist(),
                   options.mapping.target_name if options.mapping is not None else "")
     done = 0
@@ -137,7 +144,7 @@ def ingest(
             except OSError as exc:
                 bad.append((idx, f"image unreadable: {row['image']} ({exc.strerror or exc})"))
                 continue
-            h = content_hash({**payload, "preset": preset.name}, digest)
+            h = content_hash({**payload, "preset": preset.name, "options": preset_options}, digest)
             if stored.get(pid) == h:
                 report.skipped += 1
                 continue
