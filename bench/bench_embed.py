@@ -68,9 +68,9 @@ def main() -> None:
                                    convert_to_numpy=True, show_progress_bar=False)
 
     runs: dict[str, tuple[Callable[[], np.ndarray], Callable[[], None]]] = {
-        "sentence-transformers encode (direct)": (direct, lambda: None),
-        "hiercat minilm preset.encode_text (cold cache)": (lambda: preset.encode_text(titles), cache.clear),
-        "hiercat MiniLMEncoder.encode (no cache)": (lambda: cache.encoder.encode(titles), lambda: None),
+        "SentenceTransformer.encode (direct)": (direct, lambda: None),
+        "preset minilm: encode_text (cold LRU cache)": (lambda: preset.encode_text(titles), cache.clear),
+        "preset minilm: MiniLMEncoder.encode (no cache)": (lambda: cache.encoder.encode(titles), lambda: None),
     }
     # Warm-up: first calls pay for lazy initialisation and allocator growth.
     direct_model.encode(titles[:args.batch_size], batch_size=args.batch_size, normalize_embeddings=True)
@@ -95,7 +95,7 @@ def main() -> None:
         diff = float(np.abs(outputs[name] - outputs[base_name]).max())
         table.add_row(name, f"{t:.2f}", f"{len(titles) / t:,.0f}", f"{base / t:.3f}",
                       f"{(t / base - 1) * 100:+.1f} %", f"{diff:.1e}")
-    console = Console()
+    console = Console(width=max(Console().width, 130))  # a narrow pipe would wrap the table
     console.print(table)
     console.print(f"distinct titles: {len(set(titles))} of {len(titles)} (the preset's cache encodes each once)")
 

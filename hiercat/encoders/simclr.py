@@ -295,7 +295,9 @@ def train_simclr(
     try:
         for epoch in range(step // steps_per_epoch, epochs):
             losses: list[float] = []
-            skip = step - epoch * steps_per_epoch  # steps of this epoch already done before a resume
+            # After a resume, skip the batches of this epoch already trained on (the first epoch replays
+            # the same seeded shuffle, so exactly those images; later epochs an equally random subset).
+            skip = step - epoch * steps_per_epoch
             bar = tqdm(total=steps_per_epoch, initial=skip, desc=f"simclr epoch {epoch + 1}/{epochs}",
                        unit="step", disable=not progress, mininterval=5.0)
             for i, (v0, v1) in enumerate(loader):
@@ -324,7 +326,8 @@ def train_simclr(
                 if checkpoint_steps and step % checkpoint_steps == 0:
                     save_weights(net, out_path, meta, save_dtype)
             bar.close()
-            meta["epoch_loss"] = list(meta["epoch_loss"]) + [round(float(np.mean(losses)), 4)] if losses else meta["epoch_loss"]
+            if losses:
+                meta["epoch_loss"] = [*meta["epoch_loss"], round(float(np.mean(losses)), 4)]
             meta.update(step=step, train_seconds=round(time.perf_counter() - start, 1))
             save_weights(net, out_path, meta, save_dtype)
     finally:
