@@ -196,8 +196,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--store", help="an ingested hiercat store folder (default: cached in-memory shoes)")
     ap.add_argument("--out", default="/tmp/hiercat_recluster_bench", help="report folder(s)")
     ap.add_argument("--k", default="8,3", help="clusters per level, e.g. 8,3; 'auto' = silhouette")
-    ap.add_argument("--vectors", default="fused", help="bench: one spec; grid: comma list (default image,title,terms,fused)")
-    ap.add_argument("--method", default="agglomerative", help="bench: one method; grid: comma list (default both)")
+    ap.add_argument("--vectors", default=None, help="bench: one spec [fused]; grid: comma list [image,title,terms,fused]")
+    ap.add_argument("--method", default=None, help="bench: one method [agglomerative]; grid: comma list [both]")
     args = ap.parse_args(argv)
     store = open_bench_store(args.store)
     encoder = None if args.store else text_encoder()
@@ -211,8 +211,8 @@ def main(argv: list[str] | None = None) -> None:
     k = parse_k(args.k)
     print(f"{store.count()} shoes; {images}; k={k or 'auto'}", flush=True)
     if args.grid:
-        vecs = args.vectors.split(",") if args.vectors != "fused" else ["image", "title", "terms", "fused"]
-        methods = args.method.split(",") if args.method != "agglomerative" else ["agglomerative", "hdbscan"]
+        vecs = (args.vectors or "image,title,terms,fused").split(",")
+        methods = (args.method or "agglomerative,hdbscan").split(",")
         rows = grid(store, encoder, Path(args.out), k, vecs, methods)
         print(f"\n| vectors | method | clusters L1 / L2 | purity L1 | purity L2 | L1 vs native sub-category | s |")
         print("|---|---|---|---|---|---|---|")
@@ -220,6 +220,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"| {r['vectors']} | {r['method']} | {r['k1']} / {r['k2']} | {100 * r['purity_l1']:.1f} % | "
                   f"{100 * r['purity_l2']:.1f} % | {100 * r['purity_l1_sub']:.1f} % | {r['seconds']:.0f} |")
         return
+    args.vectors, args.method = args.vectors or "fused", args.method or "agglomerative"
     report, m = measure(store, encoder, Path(args.out), vectors=args.vectors, method=args.method, n_clusters=k,
                         reference="native_category")
     print(f"\n| products | clustered | set aside | vectors | method | clusters L1 / L2 | wall s | "

@@ -23,7 +23,7 @@ from .purity import cluster_purity, purity
 from .reference import reference_labels
 from .report import ClusterSummary, LevelSummary, Report, write_report
 from .select import CategoryError, Selection, select_category
-from .terms import stop_terms
+from .terms import product_line_words, stop_terms
 
 
 def _cluster_masks(labels: list[np.ndarray]) -> dict[str, np.ndarray]:
@@ -163,7 +163,8 @@ def recluster(
 
     t = time.perf_counter()
     stop = stop_terms(part.column("brand"), part.column("title"), part.column("colour"))
-    names = name_tree(part.column("title"), labels, stop, reserved=sel.category)
+    lines = product_line_words(part.column("title"), part.column("brand"), part.column("platform"))
+    names = name_tree(part.column("title"), labels, stop, reserved=sel.category, unnamable=lines)
     seconds["naming"] = time.perf_counter() - t
 
     ref = reference_labels(part.payload, reference) if reference else None

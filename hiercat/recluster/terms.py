@@ -49,6 +49,34 @@ def stop_terms(brands: Iterable[str], titles: Sequence[str], colours: Iterable[s
     return set(ENGLISH_STOP_WORDS) | AUDIENCE | COLOURS | colour_words | brandish
 
 
+def product_line_words(titles: Sequence[str], brands: Sequence[str], platforms: Sequence[str] | None = None,
+                       min_products: int = 3, share: float = 0.8) -> set[str]:
+    """Title words that one brand uses almost alone ('air', 'larkin'): product lines, not kinds of product.
+
+    Judged only inside platforms selling several brands; a single-brand shop (H&M) says nothing
+    about whether 'boot' is a brand's word or a product type.
+    """
+    platforms = list(platforms) if platforms is not None else [""] * len(titles)
+    by_platform: dict[str, list[int]] = {}
+    for i, p in enumerate(platforms):
+        by_platform.setdefault(str(p), []).append(i)
+    out: set[str] = set()
+    for rows in by_platform.values():
+        if len({str(brands[i]).lower() for i in rows}) < 5:
+            continue
+        counts: dict[str, dict[str, int]] = {}
+        for i in rows:
+            b = str(brands[i]).lower()
+            for w in set(tokens(str(titles[i]))):
+                counts.setdefault(w, {}).setdefault(b, 0)
+                counts[w][b] += 1
+        for w, per_brand in counts.items():
+            total = sum(per_brand.values())
+            if total >= min_products and len(per_brand) and max(per_brand.values()) >= share * total:
+                out.add(w)
+    return out
+
+
 def clean_titles(titles: Sequence[str], brands: Iterable[str] = (), colours: Iterable[str] = (),
                  stop: set[str] | None = None) -> list[str]:
     """Titles reduced to their product words: 'Puma Men Black Running Shoes' -> 'running shoes'."""
@@ -64,7 +92,8 @@ def term_vectors(encoder: TextEncoder, titles: Sequence[str], brands: Iterable[s
     Stored title vectors are dominated by brand and colour ('Puma Men Black ...'), so clustering
     them groups brands; the cleaned titles keep what the product is (a zero row if nothing is left).
     """
-    cleaned = clean_titles(titles, brands, colours)
+    # A title that is nothing but brand and colour still says more than a missing vector would.
+    cleaned = [c or str(t).lower().strip() for c, t in zip(clean_titles(titles, brands, colours), titles)]
     uniq = sorted({c for c in cleaned if c})
     dim = int(encoder.dim)
     out = np.zeros((len(cleaned), dim), dtype=np.float32)
