@@ -317,6 +317,20 @@ def test_apply_without_edits_leaves_no_product_at_the_category(built, fresh) -> 
     assert sum(result.path_counts.values()) == 300 and len(result.path_counts) == len(leaves)
 
 
+def test_reapplying_replaces_the_earlier_sub_categories(built, fresh) -> None:
+    _, report, root = built
+    first = apply_proposal(fresh, root / "out" / "proposal.json", text_encoder=TinyText())
+    old = {p for p in first.added_paths}
+    data, by = _edited(built)
+    second = apply_proposal(fresh, data, text_encoder=TinyText())
+    tax = Taxonomy.from_dict(fresh.get_meta()["taxonomy"])
+    now = {" > ".join(p) for p in tax.paths if len(p) > 2 and p[:2] == ("Apparel & Accessories", "Shoes")}
+    used = {p.payload[f"level_{k}"] for p in fresh.scroll({"level_2": SHOES}) for k in range(3, p.payload["depth"] + 1)}
+    assert now == used  # no sub-category without products is left in the tree
+    assert SHOES + " > " + by["1"]["proposed_name"] in set(second.removed_paths) & old  # the renamed one went
+    assert len(fresh.get_meta()["recategorizations"]) == 2
+
+
 def test_products_ingested_later_go_to_the_nearest_cluster(built, fresh) -> None:
     _, report, root = built
     apply_proposal(fresh, root / "out" / "proposal.json", text_encoder=TinyText())

@@ -15,7 +15,7 @@ from ..store.base import VectorStore
 from ..taxonomy import Taxonomy, join_path, split_path
 from .features import build_features, fused_weights, needed_roles, role_vectors, store_text_encoder, usable_rows
 from .proposal import Proposal, ProposalError
-from .select import select_category, store_taxonomy
+from .select import category_filter, select_category, store_taxonomy
 
 
 @dataclass
@@ -27,7 +27,8 @@ class ApplyResult:
     updated: int  # products whose label path was rewritten from the proposal
     assigned: int  # products placed by nearest centroid (set aside, or not in the proposal)
     kept_at_category: int  # products the user's drops keep at the category itself
-    path_counts: dict[str, int] = field(default_factory=dict)
+    path_counts: dict[str, int] = field(default_factory=dict)  # products per label path under the category now
+    removed_paths: list[str] = field(default_factory=list)  # sub-categories of earlier runs no product uses now
 
 
 def label_fields(path: Sequence[str], clear_from: int = 0) -> dict[str, Any]:
@@ -40,23 +41,22 @@ def label_fields(path: Sequence[str], clear_from: int = 0) -> dict[str, Any]:
     return out
 
 
-def _write_paths(store: VectorStore, paths: Mapping[str, tuple[str, ...]], clear_from: int) -> dict[str, int]:
+def _write_paths(store: VectorStore, paths: Mapping[str, tuple[str, ...]], clear_from: int) -> None:
     by_path: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for pid, path in paths.items():
         by_path[path].append(pid)
-    counts = {}
     for path, ids in sorted(by_path.items()):
         # One call per distinct path: a category has a handful of new paths and thousands of products.
         store.set_payload(ids, label_fields(path, clear_from))
-        counts[join_path(path)] = len(ids)
-    return counts
 
 
-def _record(store: VectorStore, new_paths: Sequence[tuple[str, ...]], entry: dict[str, Any]) -> list[str]:
+def _record(store: VectorStore, category: tuple[str, ...], new_paths: Sequence[tuple[str, ...]],
+            entry: dict[str, Any]) -> list[str]:
     """Add new label paths to the store taxonomy and append the change to meta['recategorizations']."""
     meta = store.get_meta()
     tax = Taxonomy.from_dict(meta["taxonomy"]) if meta.get("taxonomy") else store_taxonomy(store)
-    added = [join_path(p) for p in sorted(set(new_paths)) if p not in tax.paths]
+    nodes = {p[:k] for p in new_paths for k in range(len(category) + 1, len(p) + 1)}
+    added = [join_path(p) for p in sorted(nodes) if p not in tax.paths]
     for p in sorted(set(new_paths)):
         tax.add_path(p, terminal=True)
     meta["taxonomy"] = tax.to_dict()
@@ -65,19 +65,32 @@ def _record(store: VectorStore, new_paths: Sequence[tuple[str, ...]], entry: dic
     return added
 
 
-def _settle_terminal(store: VectorStore, category: tuple[str, ...]) -> bool:
-    """Keep the category a valid label only while products remain directly on it; True if it still is."""
-    # With every product in a sub-category, the classifier should learn to go down, not stop here.
+def _settle_taxonomy(store: VectorStore, category: tuple[str, ...]) -> list[str]:
+    """Tidy the tree under a recategorized category; returns the paths removed.
+
+    The category stays a valid label only while products remain directly on it: with every product
+    in a sub-category, the classifier should learn to go down, not stop there. Sub-categories that
+    an earlier recategorization added and that no product uses any more (renamed or re-clustered
+    since) are removed; nodes that did not come from a recategorization are never touched.
+    """
     meta = store.get_meta()
     tax = Taxonomy.from_dict(meta["taxonomy"])
-    still = store.count({"path": join_path(category)}) > 0
-    if still:
+    cat = join_path(category)
+    ours = {split_path(p) for r in meta.get("recategorizations", []) if r.get("category") == cat
+            for p in r.get("added_paths", [])}
+    removed = []
+    for p in sorted(ours, key=len, reverse=True):
+        if p in tax.paths and store.count({f"level_{len(p)}": join_path(p)}) == 0:
+            tax.paths.discard(p)
+            tax.terminal.discard(p)
+            removed.append(join_path(p))
+    if store.count({"path": cat}) > 0:
         tax.terminal.add(category)
     else:
         tax.terminal.discard(category)
     meta["taxonomy"] = tax.to_dict()
     store.set_meta(meta)
-    return still
+    return removed
 
 
 def recategorized(store: VectorStore, category: str | Sequence[str]) -> list[dict[str, Any]]:
@@ -171,9 +184,11 @@ def apply_proposal(
 ) -> ApplyResult:
     """Adopt a proposal: add its sub-categories under the category, rewrite members' payloads, record it in meta.
 
-    Edits in the file are honoured (see proposal.py: name, merge_into, drop). With assign_rest, the
-    category's products not placed by the proposal (set aside by the image filter, or ingested
-    since) go to the nearest sub-category, except those the user kept at the category by a drop.
+    Edits in the file are honoured (see proposal.py: name, merge_into, drop). Products under the
+    category that the proposal does not place (set aside by the image filter, ingested since, or
+    placed by an earlier recategorization into a sub-category this one no longer has) are, with
+    assign_rest, given the nearest new sub-category, except those the user kept at the category
+    by a drop. Sub-categories of earlier runs that no product uses any more leave the taxonomy.
     """
     prop = proposal if isinstance(proposal, Proposal) else (
         Proposal.from_dict(proposal) if isinstance(proposal, Mapping) else Proposal.load(proposal))
@@ -189,7 +204,12 @@ def apply_proposal(
     deepest = max([len(split_path(p)) for p in current.values()] + [len(cat)])
     paths = {pid: cat + rel for pid, rel in sub.items() if pid in current}
     kept = sorted(pid for pid, rel in sub.items() if pid in current and not rel)
-    counts = _write_paths(store, paths, clear_from=deepest)
+    # Products the proposal does not place keep their sub-category only if it is still in the new
+    # tree; one from an earlier recategorization goes back to the category (then to the nearest).
+    tree = {p[:k] for p in paths.values() for k in range(len(cat) + 1, len(p) + 1)}
+    stale = {pid: cat for pid, p in current.items()
+             if pid not in paths and len(split_path(p)) > len(cat) and split_path(p) not in tree}
+    _write_paths(store, {**paths, **stale}, clear_from=deepest)
     new_paths = sorted({p for p in paths.values() if p != cat})
     entry = {
         "category": join_path(cat),
@@ -202,9 +222,10 @@ def apply_proposal(
                       **({"merge_into": c.merge_into} if c.merge_into else {}), **({"drop": True} if c.drop else {})}
                      for c in prop.clusters],
         "updated": len(paths),
+        "returned_to_category": len(stale),
         "kept_at_category": kept,
     }
-    added = _record(store, new_paths, entry)
+    added = _record(store, cat, new_paths, entry)
     assigned: dict[str, tuple[str, ...]] = {}
     if assign_rest:
         assigned = assign_to_nearest(store, cat, entry["vectors"], entry["weights"], exclude=kept,
@@ -213,10 +234,9 @@ def apply_proposal(
             meta = store.get_meta()
             meta["recategorizations"][-1]["assigned_nearest"] = sum(p != cat for p in assigned.values())
             store.set_meta(meta)
-            for p in assigned.values():
-                counts[join_path(p)] = counts.get(join_path(p), 0) + 1
-    _settle_terminal(store, cat)
+    removed = _settle_taxonomy(store, cat)
+    counts = store.facet("path", category_filter(cat), limit=100_000)
     stayed = sum(p == cat for p in assigned.values())
     return ApplyResult(category=join_path(cat), added_paths=added, updated=len(paths),
                        assigned=len(assigned) - stayed, kept_at_category=len(kept) + stayed,
-                       path_counts=dict(sorted(counts.items())))
+                       path_counts=dict(sorted(counts.items())), removed_paths=removed)
