@@ -155,17 +155,22 @@ def parse_k(text: str | None) -> tuple[int | None, ...] | None:
     return tuple(None if p in ("", "auto") else int(p) for p in text.split(","))
 
 
-def measure(store, encoder, out: Path, **kwargs) -> tuple[object, dict[str, float]]:
-    """One recluster with wall time, tracemalloc peak (Python-visible allocations) and process max RSS."""
+def measure(store, encoder, out: Path, trace: bool = True, **kwargs) -> tuple[object, dict[str, float]]:
+    """One recluster with wall time, tracemalloc peak (Python-visible allocations) and process max RSS.
+
+    tracemalloc slows numba's compilation inside UMAP noticeably; trace=False times without it.
+    """
     from hiercat.recluster import recluster
 
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    tracemalloc.start()
+    if trace:
+        tracemalloc.start()
     t = time.perf_counter()
     report = recluster(store, SHOES, out, text_encoder=encoder, **kwargs)
     wall = time.perf_counter() - t
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    peak = tracemalloc.get_traced_memory()[1] if trace else float("nan")
+    if trace:
+        tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return report, {"wall_s": wall, "tracemalloc_peak_mib": peak / 2**20, "max_rss_mib": rss, "rss_before_mib": rss0}
 
@@ -198,6 +203,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--k", default="8,3", help="clusters per level, e.g. 8,3; 'auto' = silhouette")
     ap.add_argument("--vectors", default=None, help="bench: one spec [fused]; grid: comma list [image,title,terms,fused]")
     ap.add_argument("--method", default=None, help="bench: one method [agglomerative]; grid: comma list [both]")
+    ap.add_argument("--no-tracemalloc", action="store_true", help="bench: time without tracemalloc (it slows numba)")
+    ap.add_argument("--global-umap", action="store_true", help="level 2 on the category's UMAP instead of one per group")
     args = ap.parse_args(argv)
     store = open_bench_store(args.store)
     encoder = None if args.store else text_encoder()
@@ -221,12 +228,13 @@ def main(argv: list[str] | None = None) -> None:
                   f"{100 * r['purity_l2']:.1f} % | {100 * r['purity_l1_sub']:.1f} % | {r['seconds']:.0f} |")
         return
     args.vectors, args.method = args.vectors or "fused", args.method or "agglomerative"
-    report, m = measure(store, encoder, Path(args.out), vectors=args.vectors, method=args.method, n_clusters=k,
-                        reference="native_category")
-    print(f"\n| products | clustered | set aside | vectors | method | clusters L1 / L2 | wall s | "
+    report, m = measure(store, encoder, Path(args.out), trace=not args.no_tracemalloc, vectors=args.vectors,
+                        method=args.method, n_clusters=k, reference="native_category", local_umap=not args.global_umap)
+    umap_mode = "global" if args.global_umap else "per group"
+    print(f"\n| products | clustered | set aside | vectors | method | level-2 UMAP | clusters L1 / L2 | wall s | "
           "tracemalloc peak MiB | max RSS MiB | purity L1 | purity L2 |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    print(f"| {report.n_selected} | {report.n_clustered} | {report.n_set_aside} | {args.vectors} | {args.method} | "
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| {report.n_selected} | {report.n_clustered} | {report.n_set_aside} | {args.vectors} | {args.method} | {umap_mode} | "
           f"{report.levels[0].n_clusters} / {report.levels[-1].n_clusters} | {m['wall_s']:.1f} | "
           f"{m['tracemalloc_peak_mib']:.0f} | {m['max_rss_mib']:.0f} | {100 * report.levels[0].purity:.1f} % | "
           f"{100 * report.levels[-1].purity:.1f} % |")
