@@ -116,7 +116,9 @@ def select_category(
     ids: list[str] = []
     rows: list[dict[str, Any]] = []
     cols: dict[str, list[np.ndarray | None]] = {n: [] for n in names}
-    for point in store.scroll(category_filter(path, extra), with_vectors=names):
+    # Sorted by id: k-means and UMAP depend on row order, and the same products must give the same
+    # proposal whichever store (or scroll order) they come from.
+    for point in sorted(store.scroll(category_filter(path, extra), with_vectors=names), key=lambda p: p.id):
         ids.append(point.id)
         rows.append(point.payload)
         for n in names:
