@@ -1,7 +1,7 @@
 """Benchmark the two embedded backends: Qdrant Edge (EdgeStore) and qdrant-client local mode.
 
     python bench/bench_store.py --synthetic 20000 --dim 384 [--queries 500]
-    python bench/bench_store.py --store ./hiercat-store --vector text [--queries 500]
+    python bench/bench_store.py --store ./hiercat-store --vector minilm_title [--queries 500] [--limit N]
 
 For each backend: upsert rate (batches of 256), kNN queries per second (k=10, default search, i.e.
 HNSW where the engine has one) and recall@10 of that search against exact search on the same
@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--vector", help="dense vector name to read from --store")
     ap.add_argument("--dim", type=int, default=384, help="dimension of synthetic vectors")
     ap.add_argument("--queries", type=int, default=500, help="number of held-out query vectors")
+    ap.add_argument("--limit", type=int, help="index at most this many of the store's vectors (a seeded sample)")
     ap.add_argument("--hnsw-ef", type=int, nargs="*", default=[], metavar="EF",
                     help="also measure the Edge store at these search beam widths (default: engine default only)")
     ap.add_argument("--seed", type=int, default=0)
@@ -126,6 +127,8 @@ def main(argv: list[str] | None = None) -> None:
         if len(allv) <= args.queries:
             ap.error(f"the store has only {len(allv)} vectors: fewer than --queries {args.queries} + 1")
         queries, data = allv[perm[:args.queries]], allv[perm[args.queries:]]
+        if args.limit:
+            data = data[:args.limit]
         source = f"{args.store} / {args.vector}"
     else:
         allv = synthetic(args.synthetic + args.queries, args.dim, args.seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -52,25 +53,36 @@ class Classifier:
         return result.predictions, result.source, result
 
 
-def embed_rows(rows: pd.DataFrame, preset: Any, batch_size: int = 256) -> tuple[ModalityInputs, list[str]]:
-    """Vectors of catalog rows exactly as ingest makes them; a corrupt image leaves a zero image row and a note."""
+def open_images(paths: Sequence[str]) -> tuple[list[Image.Image | None], list[str]]:
+    """Decoded RGB images (None where missing or unreadable) and a note per unusable one."""
+    images: list[Image.Image | None] = []
+    notes: list[str] = []
+    for p in paths:
+        note, im = "", None
+        if p:
+            try:
+                with Image.open(p) as raw:
+                    im = raw.convert("RGB")
+            except Exception as exc:  # noqa: BLE001 - any decoder failure means "no usable image"
+                note = f"image unusable ({type(exc).__name__}); classified without it"
+        images.append(im)
+        notes.append(note)
+    return images, notes
+
+
+def embed_rows(rows: pd.DataFrame, preset: Any, batch_size: int = 256,
+               with_images: bool = True) -> tuple[ModalityInputs, list[str]]:
+    """Vectors of catalog rows exactly as ingest makes them; a corrupt image leaves a zero image row and a note.
+
+    with_images=False leaves every image vector zero without opening a file (the cascade's first stage).
+    """
     dense_parts: dict[str, list[np.ndarray]] = {}
     sparse_parts: dict[str, list] = {}
     notes: list[str] = []
     for lo in range(0, len(rows), batch_size):
         batch = rows.iloc[lo: lo + batch_size]
-        images: list[Image.Image | None] = []
-        for p in batch["image_path"]:
-            note = ""
-            im = None
-            if p:
-                try:
-                    with Image.open(p) as raw:
-                        im = raw.convert("RGB")
-                except Exception as exc:  # noqa: BLE001 - any decoder failure means "no usable image"
-                    note = f"image unusable ({type(exc).__name__}); classified without it"
-            images.append(im)
-            notes.append(note)
+        images, batch_notes = open_images(batch["image_path"].tolist()) if with_images else (None, [""] * len(batch))
+        notes.extend(batch_notes)
         dense, sparse = preset.encode(batch["title"].tolist(), batch["brand"].tolist(), images)
         for k, v in dense.items():
             dense_parts.setdefault(k, []).append(v)
@@ -79,6 +91,50 @@ def embed_rows(rows: pd.DataFrame, preset: Any, batch_size: int = 256) -> tuple[
     inputs = ModalityInputs({k: np.concatenate(v) for k, v in dense_parts.items()},
                             {k: CSRArrays.from_vectors(v) for k, v in sparse_parts.items()})
     return inputs, notes
+
+
+def embed_images_into(inputs: ModalityInputs, notes: list[str], rows: pd.DataFrame, positions: np.ndarray,
+                      preset: Any, batch_size: int = 256) -> None:
+    """Fill the image vectors (and notes) of the given row positions in place."""
+    if getattr(preset, "image", None) is None:
+        return
+    name = f"{preset.image.name}_image"
+    for lo in range(0, len(positions), batch_size):
+        pos = positions[lo: lo + batch_size]
+        images, batch_notes = open_images(rows["image_path"].iloc[pos].tolist())
+        inputs.dense[name][pos] = preset.encode_images(images)
+        for i, note in zip(pos, batch_notes):
+            notes[i] = note
+
+
+@dataclass
+class Embedded:
+    """Vectors of the rows to classify, a note per row, and seconds spent embedding per stage."""
+
+    inputs: ModalityInputs
+    notes: list[str]
+    seconds: dict[str, float]
+    images_embedded: int
+
+
+def embed_for(rows: pd.DataFrame, preset: Any, classifier: "Classifier", batch_size: int = 256) -> Embedded:
+    """Embed what the classifier needs: with a text stage, images only of the items that stage escalates.
+
+    Image decoding and the image encoder are most of the cost of a product; a cascade that embedded
+    every image first would save nothing, so confident items never have their image opened.
+    """
+    t0 = time.perf_counter()
+    if classifier.text_model is None:
+        inputs, notes = embed_rows(rows, preset, batch_size)
+        return Embedded(inputs, notes, {"embed": time.perf_counter() - t0}, len(rows))
+    inputs, notes = embed_rows(rows, preset, batch_size, with_images=False)
+    t1 = time.perf_counter()
+    first = predict(classifier.text_model, inputs)
+    escalate = np.flatnonzero(first.path_conf < float(classifier.threshold or 0.0))
+    t2 = time.perf_counter()
+    embed_images_into(inputs, notes, rows, escalate, preset, batch_size)
+    return Embedded(inputs, notes, {"embed_text": t1 - t0, "text_stage": t2 - t1,
+                                    "embed_escalated_images": time.perf_counter() - t2}, len(escalate))
 
 
 def knn_vector_name(vector_names: Sequence[str]) -> str:
@@ -100,7 +156,7 @@ def classify_rows(
 
     Items whose model confidence is below `knn_threshold` take the kNN vote if it is more confident.
     """
-    pred, source, _ = classifier.predict(inputs, decode)
+    pred, source, stages = classifier.predict(inputs, decode)
     source = list(source)
     paths = list(pred.paths)
     conf = pred.path_conf.astype(float).copy()
@@ -127,6 +183,8 @@ def classify_rows(
         "confidence": conf,
         "source": source,
     })
+    if stages is not None:  # which items the cascade escalated, whoever decided them in the end
+        out["escalated"] = stages.escalated
     for k in range(depth):
         out[f"level_{k + 1}"] = [join_path(p[: k + 1]) if len(p) > k else "" for p in paths]
         out[f"level_{k + 1}_confidence"] = pred.level_conf[:, k]

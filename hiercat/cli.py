@@ -308,7 +308,7 @@ def classify(
 ) -> None:
     """Embed new products, predict a valid taxonomy path with confidences, decision source and explanations."""
     from .catalog import CatalogError, CatalogOptions
-    from .classify import Classifier, classify_rows, embed_rows, read_for_classification
+    from .classify import Classifier, classify_rows, embed_for, read_for_classification
     from .encoders import ModelLoadError, preset_from_meta
     from .mapping import CategoryMapping
     from .metrics import evaluate_paths
@@ -334,16 +334,19 @@ def classify(
             console.print(f"[yellow]{len(rejects)} rows cannot be classified[/]: "
                           + "; ".join(f"row {r}: {why}" for r, why in zip(rejects["row"][:5], rejects["reason"][:5])))
         with console.status(f"embedding {len(rows)} products"):
-            inputs, notes = embed_rows(rows, preset)
-        table = classify_rows(rows, inputs, clf, vs, explain=explain, knn_k=k, knn_threshold=knn_threshold)
-        table["note"] = notes
+            emb = embed_for(rows, preset, clf)
+        table = classify_rows(rows, emb.inputs, clf, vs, explain=explain, knn_k=k, knn_threshold=knn_threshold)
+        table["note"] = emb.notes
         output.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(output, index=False)
         shares = table["source"].value_counts(normalize=True)
         console.print(f"{len(table)} products classified -> [bold]{output}[/]; decided by "
                       + ", ".join(f"{s} {100 * v:.1f} %" for s, v in shares.items()))
         if cascade:
-            console.print(f"escalated to the multimodal model: {100 * (table['source'] == 'multimodal').mean():.1f} %")
+            per_1000 = 1000.0 / max(len(table), 1)
+            console.print(f"escalated to the multimodal model: {100 * table['escalated'].mean():.1f} %; "
+                          f"{emb.images_embedded} images embedded; seconds per 1,000 products: "
+                          + ", ".join(f"{k.replace('_', ' ')} {v * per_1000:.2f}" for k, v in emb.seconds.items()))
         if "true_path" in table:
             print_metrics(evaluate_paths(table["true_path"].tolist(), table["predicted_path"].tolist(), clf.model.taxonomy),
                           "against the given categories")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -74,6 +75,9 @@ def test_cascade_escalates_a_share(trained: Path, store: Path, demo_dir: Path, t
     escalated = (pred["source"] == "multimodal").mean()
     assert 0.0 < escalated < 0.6
     assert "escalated to the multimodal model" in res.output
+    # Only escalated items have their image opened and embedded: that is the cascade's saving.
+    embedded = int(re.search(r"(\d+)\s+images\s+embedded", res.output).group(1))
+    assert embedded == (pred["escalated"] == "True").sum() >= (pred["source"] == "multimodal").sum()
     assert (pred["correct"] == "True").mean() > 0.8
 
 
