@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     true = [paths[i] for i in split.test]
     for shop in sorted(set(platforms)):
         keep = [j for j, i in enumerate(split.test) if platforms[i] == shop]
-        lines.append(fmt(f"within shops, held-out 20 % of {shop} (hF1 all products {100 * r.metrics['hf1']:.2f})",
+        lines.append(fmt(f"within shops, held-out 20 % of {shop} (hF1 all products {100 * r.metrics['hF1']:.2f})",
                          shoe_scores([true[j] for j in keep], [pred[j] for j in keep])))
     print("\n".join(lines), flush=True)
 

@@ -343,10 +343,10 @@ def classify(
         console.print(f"{len(table)} products classified -> [bold]{output}[/]; decided by "
                       + ", ".join(f"{s} {100 * v:.1f} %" for s, v in shares.items()))
         if cascade:
-            per_1000 = 1000.0 / max(len(table), 1)
-            console.print(f"escalated to the multimodal model: {100 * table['escalated'].mean():.1f} %; "
-                          f"{emb.images_embedded} images embedded; seconds per 1,000 products: "
-                          + ", ".join(f"{k.replace('_', ' ')} {v * per_1000:.2f}" for k, v in emb.seconds.items()))
+            console.print(f"escalated to the multimodal model: {100 * table['escalated'].mean():.1f} %")
+        per_1000 = 1000.0 / max(len(table), 1)
+        console.print(f"{emb.images_embedded} images embedded; seconds per 1,000 products: "
+                      + ", ".join(f"{k.replace('_', ' ')} {v * per_1000:.2f}" for k, v in emb.seconds.items()))
         if "true_path" in table:
             print_metrics(evaluate_paths(table["true_path"].tolist(), table["predicted_path"].tolist(), clf.model.taxonomy),
                           "against the given categories")
