@@ -124,9 +124,10 @@ def embed_for(rows: pd.DataFrame, preset: Any, classifier: "Classifier", batch_s
     every image first would save nothing, so confident items never have their image opened.
     """
     t0 = time.perf_counter()
+    has_images = getattr(preset, "image", None) is not None
     if classifier.text_model is None:
         inputs, notes = embed_rows(rows, preset, batch_size)
-        return Embedded(inputs, notes, {"embed": time.perf_counter() - t0}, len(rows))
+        return Embedded(inputs, notes, {"embed": time.perf_counter() - t0}, len(rows) if has_images else 0)
     inputs, notes = embed_rows(rows, preset, batch_size, with_images=False)
     t1 = time.perf_counter()
     first = predict(classifier.text_model, inputs)
@@ -134,7 +135,8 @@ def embed_for(rows: pd.DataFrame, preset: Any, classifier: "Classifier", batch_s
     t2 = time.perf_counter()
     embed_images_into(inputs, notes, rows, escalate, preset, batch_size)
     return Embedded(inputs, notes, {"embed_text": t1 - t0, "text_stage": t2 - t1,
-                                    "embed_escalated_images": time.perf_counter() - t2}, len(escalate))
+                                    "embed_escalated_images": time.perf_counter() - t2},
+                    len(escalate) if has_images else 0)
 
 
 def knn_vector_name(vector_names: Sequence[str]) -> str:
