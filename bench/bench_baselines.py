@@ -18,7 +18,7 @@ from rich.table import Table
 
 from hiercat.experiment import Split, fit_and_score, label_paths, load_training_data, resolve_modalities
 from hiercat.metrics import evaluate_paths
-from hiercat.model import inputs_from_stored
+from hiercat.model import inputs_from_stored, predict, train_classifier
 from hiercat.store import open_store
 from hiercat.taxonomy import join_path, split_path
 
@@ -65,8 +65,11 @@ def main() -> None:
     ap.add_argument("--fusion", default="late")
     ap.add_argument("--modalities", default="all", help="hiercat's inputs: a group (text+lexical, all, ...) or names")
     ap.add_argument("--skip-hiclass", action="store_true")
+    ap.add_argument("--decode", default="greedy", choices=["greedy", "path"], help="hiercat's decoding")
+    ap.add_argument("--refit", action="store_true",
+                    help="also refit hiercat on train+val (as the peers are) for the early-stopped epoch count")
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=200)  # a wide table stays one line per row in a log file
     with open_store(args.store) as store:
         products = load_training_data(store, args.platforms.split(",") if args.platforms else None)
     paths = label_paths(products, args.labels)
@@ -93,10 +96,23 @@ def main() -> None:
         add(f"HiClass LCPPN + LogReg ({'+'.join(inputs.dense)})", pred, f, p)
 
     mods = resolve_modalities(args.modalities, inputs.names)
+    name = f"hiercat {args.fusion} fusion, {args.decode} decode ({'+'.join(mods)})"
     r = fit_and_score(inputs, paths, split.train, split.val, split.test, fusion=args.fusion, modalities=mods,
-                      seed=args.seed, epochs=args.epochs)
-    rows.append((f"hiercat {args.fusion} fusion ({'+'.join(mods)})", r.metrics, r.fit_seconds, r.predict_seconds))
+                      seed=args.seed, epochs=args.epochs, decode=args.decode)
+    rows.append((name, r.metrics, r.fit_seconds, r.predict_seconds))
     console.print(f"hiercat: hF1 {100 * r.metrics['hF1']:.2f}, L{depth} macro-F1 {100 * r.metrics[f'l{depth}_macro_f1']:.2f}")
+    if args.refit:
+        # The peers fit on train+val; so does this refit, for the epoch count and LR schedule early stopping found.
+        best = int(r.history["best_epoch"])
+        scales = [e["lr_scale"] for e in r.history["epochs"]][:best]
+        t0 = time.perf_counter()
+        model, _ = train_classifier(inputs.take(fit_idx), [paths[i] for i in fit_idx], r.model.taxonomy,
+                                    fusion=args.fusion, modalities=mods, epochs=best, val_fraction=0.0,
+                                    lr_scales=scales, seed=args.seed, progress=False)
+        fit_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pred = predict(model, inputs.take(split.test), decode=args.decode).paths
+        add(f"{name}, refit on train+val ({best} epochs)", pred, fit_s, time.perf_counter() - t0)
 
     t = Table(title=f"{len(products)} products, labels `{args.labels}`, {depth} levels, test {len(split.test)} "
                     f"(seed {args.seed})")
