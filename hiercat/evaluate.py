@@ -70,6 +70,7 @@ def knn_row(store: VectorStore, products: StoredProducts, split: Split, labels: 
     """Qdrant kNN vote on the test products, neighbours restricted to the training + validation products."""
     paths = label_paths(products, labels)
     fit_ids = [products.ids[i] for i in np.concatenate([split.train, split.val])]
+    store.ensure_schema({}, [], indexed_keywords=["eval_role"])  # the filter below needs it to stay fast
     store.set_payload(fit_ids, {"eval_role": "reference"})
     store.set_payload([products.ids[i] for i in split.test], {"eval_role": "query"})
     queries = products.dense[vector][split.test] if vector in products.dense else \

@@ -148,6 +148,7 @@ def train_on_store(
                            decode=decode, seed=seed, progress=progress, **train_kwargs)
     meta = store.get_meta()
     if record_split:
+        store.ensure_schema({}, [], indexed_keywords=["split"])  # stores ingested before it was indexed
         for name, part in (("train", split.train), ("val", split.val), ("test", split.test)):
             store.set_payload([products.ids[i] for i in part], {"split": name, "split_seed": seed})
     save_model(result.model, out, {
