@@ -55,10 +55,13 @@ class CascadeResult:
 
 
 def cascade_predict(text_model: HierarchicalClassifier, full_model: HierarchicalClassifier, inputs: ModalityInputs,
-                    threshold: float, decode: str = "greedy") -> CascadeResult:
-    """Stage 1 on every item; stage 2 only on items whose stage-1 path confidence is below the threshold."""
+                    threshold: float, decode: str = "greedy", stage1: Predictions | None = None) -> CascadeResult:
+    """Stage 1 on every item; stage 2 only on items whose stage-1 path confidence is below the threshold.
+
+    `stage1`: the text model's predictions when the caller already made them (to pick which images to embed).
+    """
     t0 = time.perf_counter()
-    first = predict(text_model, inputs, decode=decode)
+    first = stage1 if stage1 is not None else predict(text_model, inputs, decode=decode)
     t1 = time.perf_counter()
     escalated = first.path_conf < threshold
     rows = np.flatnonzero(escalated)

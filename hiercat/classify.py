@@ -44,12 +44,16 @@ class Classifier:
                 threshold = float(text_meta.get("cascade_threshold", 0.9))
         return cls(model, sidecar, text_model, threshold)
 
-    def predict(self, inputs: ModalityInputs, decode: str = "greedy") -> tuple[Predictions, list[str], CascadeResult | None]:
-        """Predictions, the deciding stage per item, and the cascade details when a text stage is set."""
+    def predict(self, inputs: ModalityInputs, decode: str = "greedy",
+                stage1: Predictions | None = None) -> tuple[Predictions, list[str], CascadeResult | None]:
+        """Predictions, the deciding stage per item, and the cascade details when a text stage is set.
+
+        `stage1`: the text stage's predictions if already made (see `embed_for`), so they are not made twice.
+        """
         if self.text_model is None:
             pred = predict(self.model, inputs, decode=decode)
             return pred, ["model"] * len(pred), None
-        result = cascade_predict(self.text_model, self.model, inputs, float(self.threshold or 0.0), decode)
+        result = cascade_predict(self.text_model, self.model, inputs, float(self.threshold or 0.0), decode, stage1)
         return result.predictions, result.source, result
 
 
@@ -96,9 +100,9 @@ def embed_rows(rows: pd.DataFrame, preset: Any, batch_size: int = 256,
 def embed_images_into(inputs: ModalityInputs, notes: list[str], rows: pd.DataFrame, positions: np.ndarray,
                       preset: Any, batch_size: int = 256) -> None:
     """Fill the image vectors (and notes) of the given row positions in place."""
-    if getattr(preset, "image", None) is None:
+    name = preset.image_vector
+    if name is None:
         return
-    name = f"{preset.image.name}_image"
     for lo in range(0, len(positions), batch_size):
         pos = positions[lo: lo + batch_size]
         images, batch_notes = open_images(rows["image_path"].iloc[pos].tolist())
@@ -109,34 +113,38 @@ def embed_images_into(inputs: ModalityInputs, notes: list[str], rows: pd.DataFra
 
 @dataclass
 class Embedded:
-    """Vectors of the rows to classify, a note per row, and seconds spent embedding per stage."""
+    """Vectors of the rows to classify, a note per row, seconds spent per stage, and the text stage's predictions."""
 
     inputs: ModalityInputs
     notes: list[str]
     seconds: dict[str, float]
     images_embedded: int
+    stage1: Predictions | None = None
 
 
-def embed_for(rows: pd.DataFrame, preset: Any, classifier: "Classifier", batch_size: int = 256) -> Embedded:
+def embed_for(rows: pd.DataFrame, preset: Any, classifier: "Classifier", batch_size: int = 256,
+              decode: str = "greedy") -> Embedded:
     """Embed what the classifier needs: with a text stage, images only of the items that stage escalates.
 
     Image decoding and the image encoder are most of the cost of a product; a cascade that embedded
-    every image first would save nothing, so confident items never have their image opened.
+    every image first would save nothing, so confident items never have their image opened. Pass the
+    returned `stage1` on to `classify_rows` with the same `decode`, so the cascade escalates exactly
+    the items whose images were embedded.
     """
     t0 = time.perf_counter()
-    has_images = getattr(preset, "image", None) is not None
+    has_images = preset.image_vector is not None
     if classifier.text_model is None:
         inputs, notes = embed_rows(rows, preset, batch_size)
         return Embedded(inputs, notes, {"embed": time.perf_counter() - t0}, len(rows) if has_images else 0)
     inputs, notes = embed_rows(rows, preset, batch_size, with_images=False)
     t1 = time.perf_counter()
-    first = predict(classifier.text_model, inputs)
+    first = predict(classifier.text_model, inputs, decode=decode)
     escalate = np.flatnonzero(first.path_conf < float(classifier.threshold or 0.0))
     t2 = time.perf_counter()
     embed_images_into(inputs, notes, rows, escalate, preset, batch_size)
     return Embedded(inputs, notes, {"embed_text": t1 - t0, "text_stage": t2 - t1,
                                     "embed_escalated_images": time.perf_counter() - t2},
-                    len(escalate) if has_images else 0)
+                    len(escalate) if has_images else 0, first)
 
 
 def knn_vector_name(vector_names: Sequence[str]) -> str:
@@ -153,12 +161,13 @@ def classify_rows(
     knn_k: int = 10,
     knn_threshold: float = 0.5,
     decode: str = "greedy",
+    stage1: Predictions | None = None,
 ) -> pd.DataFrame:
     """Predictions table: path, per-level confidence, deciding source, and kNN neighbours when asked or needed.
 
     Items whose model confidence is below `knn_threshold` take the kNN vote if it is more confident.
     """
-    pred, source, stages = classifier.predict(inputs, decode)
+    pred, source, stages = classifier.predict(inputs, decode, stage1)
     source = list(source)
     paths = list(pred.paths)
     conf = pred.path_conf.astype(float).copy()

@@ -335,7 +335,8 @@ def classify(
                           + "; ".join(f"row {r}: {why}" for r, why in zip(rejects["row"][:5], rejects["reason"][:5])))
         with console.status(f"embedding {len(rows)} products"):
             emb = embed_for(rows, preset, clf)
-        table = classify_rows(rows, emb.inputs, clf, vs, explain=explain, knn_k=k, knn_threshold=knn_threshold)
+        table = classify_rows(rows, emb.inputs, clf, vs, explain=explain, knn_k=k, knn_threshold=knn_threshold,
+                              stage1=emb.stage1)
         table["note"] = emb.notes
         output.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(output, index=False)

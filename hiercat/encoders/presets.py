@@ -45,13 +45,18 @@ class Preset:
     lexical: LexicalEncoder | None
     options: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def image_vector(self) -> str | None:
+        """Name of the image vector ("simclr_image"), None without an image encoder."""
+        return f"{self.image.name}_image" if self.image is not None else None
+
     def vector_specs(self) -> dict[str, int]:
         """Dense vector names -> dimensions, e.g. {"minilm_title": 384, "minilm_brand": 384, "simclr_image": 512}."""
         specs: dict[str, int] = {}
         if self.text is not None:
             specs.update({f"{self.text.name}_{f}": int(self.text.dim) for f in TEXT_FIELDS})
         if self.image is not None:
-            specs[f"{self.image.name}_image"] = int(self.image.dim)
+            specs[self.image_vector] = int(self.image.dim)
         return specs
 
     def sparse_names(self) -> list[str]:
@@ -96,7 +101,7 @@ class Preset:
             dense[f"{self.text.name}_title"] = both[:n]
             dense[f"{self.text.name}_brand"] = both[n:]
         if self.image is not None:
-            dense[f"{self.image.name}_image"] = self.encode_images(images if images is not None else [None] * n)
+            dense[self.image_vector] = self.encode_images(images if images is not None else [None] * n)
         sparse: dict[str, list[SparseVector]] = {}
         if self.lexical is not None:
             sparse[f"{self.lexical.name}_title"] = self.lexical.encode(list(titles))
