@@ -5,6 +5,7 @@ Peers: a flat TF-IDF (word 1-2 + char 2-5 n-grams) + LinearSVC on titles, and Hi
 
     python bench/bench_baselines.py --store runs/store --platforms myntra --labels native_category
     python bench/bench_baselines.py --store runs/store --labels path
+    python bench/bench_baselines.py --store runs/store --platforms myntra --labels native_category --seeds 0,1,2,3,4
 """
 
 from __future__ import annotations
@@ -55,26 +56,9 @@ def hiclass_lcppn(x_train, paths_train, x_test, depth):
     return [tuple(str(c) for c in row if str(c) not in ("", "nan")) for row in pred], t1 - t0, time.perf_counter() - t1
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--store", default="hiercat-store")
-    ap.add_argument("--platforms", default=None, help="comma-separated platforms")
-    ap.add_argument("--labels", default="path", choices=["path", "native_category"])
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--epochs", type=int, default=60)
-    ap.add_argument("--fusion", default="late")
-    ap.add_argument("--modalities", default="all", help="hiercat's inputs: a group (text+lexical, all, ...) or names")
-    ap.add_argument("--skip-hiclass", action="store_true")
-    ap.add_argument("--decode", default="greedy", choices=["greedy", "path"], help="hiercat's decoding")
-    ap.add_argument("--refit", action="store_true",
-                    help="also refit hiercat on train+val (as the peers are) for the early-stopped epoch count")
-    args = ap.parse_args()
-    console = Console(width=200)  # a wide table stays one line per row in a log file
-    with open_store(args.store) as store:
-        products = load_training_data(store, args.platforms.split(",") if args.platforms else None)
-    paths = label_paths(products, args.labels)
-    depth = max(len(p) for p in paths)
-    split = Split.make(paths, args.seed)
+def run_seed(args, products, paths, depth, seed: int, console: Console) -> list[tuple[str, dict, float, float]]:
+    """Every method on the split of one seed: (name, metrics, fit s, predict s) rows."""
+    split = Split.make(paths, seed)
     fit_idx = np.concatenate([split.train, split.val])
     test_paths = [paths[i] for i in split.test]
     titles = products.payload["title"].tolist()
@@ -83,7 +67,7 @@ def main() -> None:
     def add(name, pred, fit_s, pred_s):
         m = evaluate_paths(test_paths, pred, levels=depth)
         rows.append((name, m, fit_s, pred_s))
-        console.print(f"{name}: hF1 {100 * m['hF1']:.2f}, L{depth} macro-F1 {100 * m[f'l{depth}_macro_f1']:.2f}")
+        console.print(f"seed {seed} {name}: hF1 {100 * m['hF1']:.2f}, L{depth} macro-F1 {100 * m[f'l{depth}_macro_f1']:.2f}")
 
     pred, f, p = tfidf_svm([titles[i] for i in fit_idx], [join_path(paths[i]) for i in fit_idx],
                            [titles[i] for i in split.test])
@@ -98,9 +82,10 @@ def main() -> None:
     mods = resolve_modalities(args.modalities, inputs.names)
     name = f"hiercat {args.fusion} fusion, {args.decode} decode ({'+'.join(mods)})"
     r = fit_and_score(inputs, paths, split.train, split.val, split.test, fusion=args.fusion, modalities=mods,
-                      seed=args.seed, epochs=args.epochs, decode=args.decode)
+                      seed=seed, epochs=args.epochs, decode=args.decode)
     rows.append((name, r.metrics, r.fit_seconds, r.predict_seconds))
-    console.print(f"hiercat: hF1 {100 * r.metrics['hF1']:.2f}, L{depth} macro-F1 {100 * r.metrics[f'l{depth}_macro_f1']:.2f}")
+    console.print(f"seed {seed} hiercat: hF1 {100 * r.metrics['hF1']:.2f}, "
+                  f"L{depth} macro-F1 {100 * r.metrics[f'l{depth}_macro_f1']:.2f}")
     if args.refit:
         # The peers fit on train+val; so does this refit, for the epoch count and LR schedule early stopping found.
         best = int(r.history["best_epoch"])
@@ -108,20 +93,63 @@ def main() -> None:
         t0 = time.perf_counter()
         model, _ = train_classifier(inputs.take(fit_idx), [paths[i] for i in fit_idx], r.model.taxonomy,
                                     fusion=args.fusion, modalities=mods, epochs=best, val_fraction=0.0,
-                                    lr_scales=scales, seed=args.seed, progress=False)
+                                    lr_scales=scales, seed=seed, progress=False)
         fit_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         pred = predict(model, inputs.take(split.test), decode=args.decode).paths
-        add(f"{name}, refit on train+val ({best} epochs)", pred, fit_s, time.perf_counter() - t0)
+        add(f"{name}, refit on train+val", pred, fit_s, time.perf_counter() - t0)
+    return rows
 
-    t = Table(title=f"{len(products)} products, labels `{args.labels}`, {depth} levels, test {len(split.test)} "
-                    f"(seed {args.seed})")
-    for col in ["method", "hP", "hR", "hF1"] + [f"L{k} macro-F1" for k in range(1, depth + 1)] + ["fit s", "predict s"]:
-        t.add_column(col, justify="left" if col == "method" else "right")
-    for name, m, f, p in rows:
-        t.add_row(name, *(f"{100 * m[k]:.2f}" for k in ("hP", "hR", "hF1")),
-                  *(f"{100 * m[f'l{k}_macro_f1']:.2f}" for k in range(1, depth + 1)), f"{f:.1f}", f"{p:.2f}")
-    console.print(t)
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--store", default="hiercat-store")
+    ap.add_argument("--platforms", default=None, help="comma-separated platforms")
+    ap.add_argument("--labels", default="path", choices=["path", "native_category"])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", default=None,
+                    help="comma-separated split seeds: every method on each split, then mean and spread")
+    ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--fusion", default="late")
+    ap.add_argument("--modalities", default="all", help="hiercat's inputs: a group (text+lexical, all, ...) or names")
+    ap.add_argument("--skip-hiclass", action="store_true")
+    ap.add_argument("--decode", default="greedy", choices=["greedy", "path"], help="hiercat's decoding")
+    ap.add_argument("--refit", action="store_true",
+                    help="also refit hiercat on train+val (as the peers are) for the early-stopped epoch count")
+    args = ap.parse_args()
+    console = Console(width=200)  # a wide table stays one line per row in a log file
+    with open_store(args.store) as store:
+        products = load_training_data(store, args.platforms.split(",") if args.platforms else None)
+    paths = label_paths(products, args.labels)
+    depth = max(len(p) for p in paths)
+    seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [args.seed]
+    per_seed = {seed: run_seed(args, products, paths, depth, seed, console) for seed in seeds}
+    cols = ["hP", "hR", "hF1"] + [f"l{k}_macro_f1" for k in range(1, depth + 1)]
+    heads = ["hP", "hR", "hF1"] + [f"L{k} macro-F1" for k in range(1, depth + 1)]
+    for seed, rows in per_seed.items():
+        t = Table(title=f"{len(products)} products, labels `{args.labels}`, {depth} levels, split seed {seed}")
+        for col in ["method"] + heads + ["fit s", "predict s"]:
+            t.add_column(col, justify="left" if col == "method" else "right")
+        for name, m, f, p in rows:
+            t.add_row(name, *(f"{100 * m[k]:.2f}" for k in cols), f"{f:.1f}", f"{p:.2f}")
+        console.print(t)
+    if len(seeds) > 1:
+        # Deepest-level macro-F1 moves by a point between splits (rare classes): compare means, and
+        # count the splits on which each method beats the first (the SVM) there.
+        t = Table(title=f"mean ± sd over split seeds {seeds}; 'wins' = splits where the method beats the SVM "
+                        f"on L{depth} macro-F1")
+        for col in ["method"] + heads + ["wins", "fit s"]:
+            t.add_column(col, justify="left" if col == "method" else "right")
+        names = [r[0] for r in per_seed[seeds[0]]]
+        deep = f"l{depth}_macro_f1"
+        for i, name in enumerate(names):
+            ms = [per_seed[s][i][1] for s in seeds]
+            wins = sum(per_seed[s][i][1][deep] > per_seed[s][0][1][deep] for s in seeds)
+            t.add_row(name, *(f"{100 * np.mean([m[k] for m in ms]):.2f} ± {100 * np.std([m[k] for m in ms]):.2f}"
+                              for k in cols),
+                      "–" if i == 0 else f"{wins}/{len(seeds)}",
+                      f"{np.mean([per_seed[s][i][2] for s in seeds]):.1f}")
+        console.print(t)
 
 
 if __name__ == "__main__":

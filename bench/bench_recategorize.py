@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cross", default="myntra:hm,hm:myntra", help="TRAIN:TEST shop pairs.")
+    ap.add_argument("--image-weights", default=None, help="Recluster with the shoes' images re-embedded by these "
+                                                          "SimCLR weights (the classifier keeps the stored vectors).")
     args = ap.parse_args(argv)
 
     work = Path(args.work)
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     with EdgeStore(work / "store") as vs:
         t0 = time.perf_counter()
         report = recluster_command(vs, "Shoes", out=work / "shoes", vectors=args.vectors, reference="native_category",
-                                   levels=1, n_clusters=args.k, seed=args.seed)
+                                   levels=1, n_clusters=args.k, seed=args.seed, image_weights=args.image_weights)
         result = apply_proposal(vs, work / "shoes" / "proposal.json")
         lines.append(f"recluster + apply: {time.perf_counter() - t0:.0f} s; purity L1 "
                      f"{100 * report.purity('native_category', 1):.1f} %; "

@@ -175,7 +175,8 @@ def measure(store, encoder, out: Path, trace: bool = True, **kwargs) -> tuple[ob
     return report, {"wall_s": wall, "tracemalloc_peak_mib": peak / 2**20, "max_rss_mib": rss, "rss_before_mib": rss0}
 
 
-def grid(store, encoder, out: Path, k: tuple[int | None, ...] | None, vectors: list[str], methods: list[str]) -> list[dict]:
+def grid(store, encoder, out: Path, k: tuple[int | None, ...] | None, vectors: list[str], methods: list[str],
+         image_weights: str | None = None) -> list[dict]:
     """Purity of every vectors x method combination at levels 1 and 2 against the native categories."""
     from hiercat.recluster import recluster
 
@@ -184,7 +185,8 @@ def grid(store, encoder, out: Path, k: tuple[int | None, ...] | None, vectors: l
         for method in methods:
             t = time.perf_counter()
             rep = recluster(store, SHOES, out / f"{vec}_{method}", vectors=vec, method=method, n_clusters=k,
-                            reference="native_category", text_encoder=encoder, make_scatter=False, montage_size=8)
+                            reference="native_category", text_encoder=encoder, make_scatter=False, montage_size=8,
+                            image_weights=image_weights)
             row = {"vectors": vec, "method": method, "k1": rep.levels[0].n_clusters, "k2": rep.levels[1].n_clusters,
                    "purity_l1": rep.purity("native_category", 1), "purity_l2": rep.purity("native_category", 2),
                    "purity_l1_sub": rep.purity("native_category:2", 1), "clustered": rep.n_clustered,
@@ -201,16 +203,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--store", help="an ingested hiercat store folder (default: cached in-memory shoes)")
     ap.add_argument("--out", default="/tmp/hiercat_recluster_bench", help="report folder(s)")
     ap.add_argument("--k", default="8,3", help="clusters per level, e.g. 8,3; 'auto' = silhouette")
-    ap.add_argument("--vectors", default=None, help="bench: one spec [fused]; grid: comma list [image,title,terms,fused]")
+    ap.add_argument("--vectors", default=None, help="bench: one spec [fused]; grid: comma list [image,title,terms,words,fused]")
     ap.add_argument("--method", default=None, help="bench: one method [agglomerative]; grid: comma list [both]")
     ap.add_argument("--no-tracemalloc", action="store_true", help="bench: time without tracemalloc (it slows numba)")
     ap.add_argument("--global-umap", action="store_true", help="level 2 on the category's UMAP instead of one per group")
+    ap.add_argument("--image-weights", default=None,
+                    help="re-embed the shoes' images with these SimCLR weights (train-image-encoder --category Shoes)")
     args = ap.parse_args(argv)
     store = open_bench_store(args.store)
     encoder = None if args.store else text_encoder()
     from hiercat.encoders.simclr import ENV_WEIGHTS
 
-    if "simclr_image" not in store.dense_vectors():
+    if args.image_weights:
+        images = f"images: re-embedded with {args.image_weights}"
+    elif "simclr_image" not in store.dense_vectors():
         images = "images: random-init ResNet-18 stand-in (SimCLR weights absent)"
     else:
         images = "images: SimCLR " + (f"weights {os.environ[ENV_WEIGHTS]}" if os.environ.get(ENV_WEIGHTS)
@@ -218,9 +224,9 @@ def main(argv: list[str] | None = None) -> None:
     k = parse_k(args.k)
     print(f"{store.count()} shoes; {images}; k={k or 'auto'}", flush=True)
     if args.grid:
-        vecs = (args.vectors or "image,title,terms,fused").split(",")
+        vecs = (args.vectors or "image,title,terms,words,fused").split(",")
         methods = (args.method or "agglomerative,hdbscan").split(",")
-        rows = grid(store, encoder, Path(args.out), k, vecs, methods)
+        rows = grid(store, encoder, Path(args.out), k, vecs, methods, args.image_weights)
         print(f"\n| vectors | method | clusters L1 / L2 | purity L1 | purity L2 | L1 vs native sub-category | s |")
         print("|---|---|---|---|---|---|---|")
         for r in rows:
@@ -229,7 +235,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     args.vectors, args.method = args.vectors or "fused", args.method or "agglomerative"
     report, m = measure(store, encoder, Path(args.out), trace=not args.no_tracemalloc, vectors=args.vectors,
-                        method=args.method, n_clusters=k, reference="native_category", local_umap=not args.global_umap)
+                        method=args.method, n_clusters=k, reference="native_category", local_umap=not args.global_umap,
+                        image_weights=args.image_weights)
     umap_mode = "global" if args.global_umap else "per group"
     print(f"\n| products | clustered | set aside | vectors | method | level-2 UMAP | clusters L1 / L2 | wall s | "
           "tracemalloc peak MiB | max RSS MiB | purity L1 | purity L2 |")

@@ -434,26 +434,54 @@ def evaluate(
 
 @app.command("train-image-encoder")
 def train_image_encoder(
-    images: List[Path] = typer.Argument(..., help="Image files or folders of images."),
+    images: List[Path] = typer.Argument(None, help="Image files or folders of images (or use --category)."),
     out: Path = typer.Option(Path("simclr_resnet18.safetensors"), help="Weights file (safetensors)."),
     epochs: int = typer.Option(10, help="Epochs over the images."),
     strength: str = typer.Option("middle", help="Augmentation strength: low, middle, high."),
     batch_size: int = typer.Option(256, help="Batch size (NT-Xent uses the batch as negatives)."),
     input_size: int = typer.Option(64, help="Square input size in pixels."),
     seed: int = typer.Option(0, help="Random seed."),
+    category: Optional[str] = typer.Option(None, help="Train on the images of the stored products under this category."),
+    platform: Optional[str] = typer.Option(None, help="With --category: only this platform's products."),
+    init: Optional[Path] = typer.Option(None, help="Start from these weights (fine-tune), e.g. the shipped encoder."),
+    workers: int = typer.Option(0, help="DataLoader processes for the augmentations (use several on a GPU)."),
+    max_minutes: Optional[float] = typer.Option(
+        None, help="Stop after this much training time and save (a safety stop: the LR schedule follows --epochs)."),
+    store: Optional[Path] = StoreOpt,
+    qdrant_url: Optional[str] = UrlOpt,
+    collection: str = CollectionOpt,
 ) -> None:
     """Train the self-supervised SimCLR image encoder (ResNet-18, NT-Xent) on a catalog's own images."""
-    from .encoders.simclr import train_image_encoder_cli
+    from .encoders.simclr import default_weights_path, train_image_encoder_cli
 
+    if category:
+        from .recluster.select import select_category
+
+        vs = open_store_from_cli(store, qdrant_url, collection)
+        try:
+            sel = select_category(vs, category, vectors=[], platform=platform)
+        except ValueError as exc:
+            fail(str(exc))
+        finally:
+            vs.close()
+        images = [Path(p) for p in sel.column("image") if p]
+        if not images:
+            fail(f"no stored product under {category!r} has an image path")
+        console.print(f"{len(images)} images of {len(sel)} products under {' > '.join(sel.category)}")
+        if init is None:
+            init = default_weights_path()  # a category's few thousand images refine the catalog encoder
+    if not images:
+        fail("give image files or folders, or --category with a store")
     train_image_encoder_cli(images, out=out, epochs=epochs, strength=strength, batch_size=batch_size,
-                            input_size=input_size, seed=seed)
+                            input_size=input_size, seed=seed, init_weights=init, num_workers=workers,
+                            max_seconds=60 * max_minutes if max_minutes else None)
 
 
 @app.command()
 def recluster(
     category: str = typer.Argument(..., help="Category name or full path, e.g. Shoes."),
     method: str = typer.Option("agglomerative", help="agglomerative (cascade) or hdbscan."),
-    vectors: str = typer.Option("fused", help="Which vectors to cluster: image, terms, title, brand, fused."),
+    vectors: str = typer.Option("fused", help="Which vectors to cluster: image, words, terms, title, brand, fused (image + words)."),
     reference: Optional[str] = typer.Option(None, help="Payload column to measure purity against, e.g. native_category."),
     out: Optional[Path] = typer.Option(None, help="Report folder [default: ./recluster-<category>]."),
     apply: Optional[Path] = typer.Option(None, "--apply", help="Adopt an (edited) proposal.json instead of clustering."),
@@ -462,6 +490,8 @@ def recluster(
     levels: int = typer.Option(2, help="Levels of the cascade."),
     image_filter: bool = typer.Option(True, "--image-filter/--no-image-filter", help="Set aside visually inconsistent shots first."),
     seed: int = typer.Option(0, help="Random seed (UMAP, k-means)."),
+    image_weights: Optional[Path] = typer.Option(
+        None, help="Re-embed the category's images with these SimCLR weights (train-image-encoder --category)."),
     store: Optional[Path] = StoreOpt,
     qdrant_url: Optional[str] = UrlOpt,
     collection: str = CollectionOpt,
@@ -473,7 +503,7 @@ def recluster(
     try:
         recluster_command(vs, category, out=out, method=method, vectors=vectors, reference=reference,
                           platform=platform, levels=levels, n_clusters=n_clusters, image_filter=image_filter,
-                          seed=seed, apply=apply, console=console)
+                          seed=seed, apply=apply, console=console, image_weights=image_weights)
     except ValueError as exc:  # unknown category, bad proposal edits, bad options: user-ready messages
         fail(str(exc))
     finally:

@@ -377,3 +377,53 @@ def test_command_apply_and_options(built, fresh, capsys) -> None:
         recluster_command(fresh, "Apparel & Accessories", apply=root / "out" / "proposal.json", console=console)
     result = recluster_command(fresh, "Shoes", apply=root / "out" / "proposal.json", console=console)
     assert result.updated > 0 and "Labels now" in console.export_text()
+
+
+# ---- words vectors, a category's own image encoder --------------------------------------------
+
+def test_word_vectors_keep_type_words(built) -> None:
+    from hiercat.recluster.terms import word_vectors
+
+    store, _, _ = built
+    sel = select_category(store, "Shoes")
+    titles, ref = sel.column("title"), sel.column("native_category")
+    X = word_vectors(titles, sel.column("brand"), sel.column("colour"))
+    assert X.shape == (300, 64) and X.dtype == np.float32
+    # Brand, colour and audience words are gone: the same shoe type in two colours of two brands
+    # gets the same row, so nearest neighbours by words share the shop's own shoe type.
+    Xn = l2_normalize(X - X.mean(axis=0))
+    sims = Xn @ Xn.T
+    np.fill_diagonal(sims, -np.inf)
+    nearest = sims.argmax(axis=1)
+    assert np.mean(ref[nearest] == ref) >= 0.7
+    tiny = word_vectors(["Puma Men Black Flip Flops", "Nike Women Heels", "Adidas Men White"], ["Puma", "Nike", "Adidas"])
+    assert tiny.shape == (3, 64) and tiny.any(axis=1).sum() >= 2
+    assert not word_vectors(["Puma Black", ""], ["Puma"]).any()
+
+
+def test_category_image_encoder_then_recluster_with_it(demo_dir: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hiercat.cli import app
+    from hiercat.encoders.simclr import load_weights
+
+    filled_store(demo_dir, tmp_path).close()
+    weights = tmp_path / "shoes.safetensors"
+    res = CliRunner().invoke(app, ["train-image-encoder", "--category", "Shoes", "--store", str(tmp_path / "store"),
+                                   "--out", str(weights), "--epochs", "3", "--batch-size", "16", "--input-size", "32",
+                                   "--max-minutes", "0.0001"])
+    assert res.exit_code == 0, res.output
+    assert "300 images of 300 products under Apparel & Accessories > Shoes" in res.output
+    _, meta = load_weights(weights)
+    # Fine-tuned from the shipped encoder, stopped by the time budget after its first step.
+    assert meta["init_weights"] == "simclr_resnet18.safetensors" and meta["step"] == 1 and "time budget" in meta["stopped"]
+    from hiercat.store import open_store
+
+    with open_store(tmp_path / "store") as store:
+        report = recluster(store, "Shoes", tmp_path / "out", vectors="fused", n_clusters=(3,), levels=1,
+                           reference="native_category", image_weights=weights, make_scatter=False, montage_size=0)
+    assert any("re-embedded with shoes.safetensors (300 of 300 images)" in n for n in report.notes)
+    assert report.params["image_weights"] == str(weights) and report.levels[0].n_clusters == 3
+    assert report.params["weights"]["words"] == 1.0 and report.params["weights"]["terms"] == 0.0
+    res = CliRunner().invoke(app, ["train-image-encoder", "--category", "Boots", "--store", str(tmp_path / "store")])
+    assert res.exit_code != 0 and "no category 'Boots'" in res.output

@@ -246,11 +246,17 @@ def train_simclr(
     resume: bool = False,
     progress: bool = True,
     log_path: str | Path | None = None,
+    num_workers: int = 0,
+    init_weights: str | Path | None = None,
+    max_seconds: float | None = None,
 ) -> dict[str, Any]:
     """Train SimCLR (NT-Xent, Adam, warm-up + cosine) and save safetensors weights; returns the metadata.
 
     Weights are written to `out_path` after every epoch and every `checkpoint_steps` steps, so a stop
     keeps a usable model; `resume=True` continues from the step recorded in an existing `out_path`.
+    `init_weights` starts from another encoder's weights (fine-tuning, e.g. the shipped encoder on
+    one category's images) with a fresh schedule. `max_seconds` stops after that much training time
+    and saves. `num_workers` DataLoader processes run the augmentations (a GPU outruns one process).
     Per-step losses go to `log_path` (JSON lines) when given.
     """
     from lightly.loss import NTXentLoss
@@ -267,7 +273,9 @@ def train_simclr(
     batch_size = min(batch_size, len(pixels))
     data = _TwoViews(pixels, simclr_transform(strength, input_size))
     # drop_last: a tiny final batch gives NT-Xent almost no negatives and a noisy step.
-    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=True, drop_last=True, generator=gen)
+    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=True, drop_last=True, generator=gen,
+                                         num_workers=num_workers, persistent_workers=num_workers > 0,
+                                         pin_memory=dev.type == "cuda")
     steps_per_epoch = len(loader)
     total = steps_per_epoch * epochs
     net = SimCLRNet()
@@ -283,6 +291,9 @@ def train_simclr(
     if resume and out_path.exists():
         net, old = load_weights(out_path)
         meta.update({k: old[k] for k in ("step", "epoch_loss", "train_seconds") if k in old})
+    elif init_weights is not None:
+        net, _ = load_weights(init_weights)
+        meta["init_weights"] = Path(init_weights).name
     net = net.to(dev).train()
     criterion = NTXentLoss(temperature=temperature)
     base_lr = lr * batch_size / 256
@@ -292,8 +303,11 @@ def train_simclr(
     log = open(log_path, "a", encoding="utf-8") if log_path else None
     step = int(meta["step"])
     start = time.perf_counter() - float(meta["train_seconds"])
+    out_of_time = False
     try:
         for epoch in range(step // steps_per_epoch, epochs):
+            if out_of_time:
+                break
             losses: list[float] = []
             # After a resume, skip the batches of this epoch already trained on (the first epoch replays
             # the same seeded shuffle, so exactly those images; later epochs an equally random subset).
@@ -325,6 +339,10 @@ def train_simclr(
                 meta.update(step=step, train_seconds=round(time.perf_counter() - start, 1))
                 if checkpoint_steps and step % checkpoint_steps == 0:
                     save_weights(net, out_path, meta, save_dtype)
+                if max_seconds is not None and time.perf_counter() - start >= max_seconds:
+                    out_of_time = True
+                    meta["stopped"] = f"time budget of {max_seconds:.0f} s"
+                    break
             bar.close()
             if losses:
                 meta["epoch_loss"] = [*meta["epoch_loss"], round(float(np.mean(losses)), 4)]
@@ -349,6 +367,9 @@ def train_image_encoder_cli(
     seed: int = 0,
     threads: int | None = None,
     resume: bool = False,
+    init_weights: str | Path | None = None,
+    num_workers: int = 0,
+    max_seconds: float | None = None,
 ) -> dict[str, Any]:
     """Body of `hiercat train-image-encoder IMAGES_DIR... --out --epochs --strength`: find images, train, save."""
     paths = find_images(images)
@@ -356,4 +377,5 @@ def train_image_encoder_cli(
         raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {', '.join(map(str, images))}")
     log = Path(out).with_suffix(".log.jsonl")
     return train_simclr(paths, out, epochs=epochs, batch_size=batch_size, strength=strength,
-                        input_size=input_size, seed=seed, num_threads=threads, resume=resume, log_path=log)
+                        input_size=input_size, seed=seed, num_threads=threads, resume=resume, log_path=log,
+                        init_weights=init_weights, num_workers=num_workers, max_seconds=max_seconds)

@@ -11,13 +11,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..metrics import as_path, hierarchical_prf
+from ..metrics import as_path, hierarchical_prf, level_metrics
 from ..taxonomy import Taxonomy
 from .hierarchy import HierarchicalClassifier
 from .inputs import ModalityInputs, TensorInputs
 from .predict import Predictions, default_device, predict  # noqa: F401  (predict is part of this module's API)
 
-MONITORS = ("loss", "hf1")
+MONITORS = ("loss", "hf1", "macro_f1")
 
 
 def stratified_split(paths: Sequence[Sequence[str] | str], fractions: Sequence[float] = (0.64, 0.16, 0.20),
@@ -54,7 +54,7 @@ def stratified_split(paths: Sequence[Sequence[str] | str], fractions: Sequence[f
 
 @dataclass
 class TrainHistory:
-    """Per-epoch records (train_loss, lr_scale, val_loss, val_hF1, seconds), the best epoch and what was monitored."""
+    """Per-epoch records (train_loss, lr_scale, val_loss, val_hF1, val_macro_f1, seconds), the best epoch, the monitor."""
 
     epochs: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = 0
@@ -125,8 +125,11 @@ def _train_epoch(model: HierarchicalClassifier, opts: list[torch.optim.Optimizer
 
 @torch.no_grad()
 def _evaluate(model: HierarchicalClassifier, data: TensorInputs, targets: torch.Tensor, true_paths,
-              batch_size: int, label_smoothing: float) -> tuple[float, float]:
-    """Validation loss (the training objective, teacher-forced if the model is) and greedy-decoded hF1."""
+              batch_size: int, label_smoothing: float) -> tuple[float, float, float]:
+    """Validation loss (the training objective, teacher-forced if the model is), greedy-decoded hF1 and macro-F1.
+
+    The macro-F1 is the mean over levels, so rare classes weigh as much as frequent ones.
+    """
     model.eval()
     total, chosen = 0.0, []
     teacher = model.parent_input == "teacher"
@@ -140,7 +143,8 @@ def _evaluate(model: HierarchicalClassifier, data: TensorInputs, targets: torch.
         chosen.append(model.decode(logits, "greedy").indices.cpu())
     idx = torch.cat(chosen).numpy()
     pred = [model.taxonomy.decode(r.tolist()) for r in idx]
-    return total / max(len(data), 1), hierarchical_prf(true_paths, pred)["hF1"]
+    macro = float(np.mean([level_metrics(true_paths, pred, k)["macro_f1"] for k in range(1, model.levels + 1)]))
+    return total / max(len(data), 1), hierarchical_prf(true_paths, pred)["hF1"], macro
 
 
 def train_classifier(
@@ -167,9 +171,9 @@ def train_classifier(
     restrict_taxonomy: bool = True,
     **model_kwargs: Any,
 ) -> tuple[HierarchicalClassifier, TrainHistory]:
-    """Train with Adam and summed per-level cross-entropy; early-stop on validation hF1 or loss, restoring the best weights.
+    """Train with Adam and summed per-level cross-entropy; early-stop on validation hF1, macro-F1 or loss.
 
-    `val` is a held-out (inputs, paths) pair; without it a stratified `val_fraction` of the given
+    The best epoch's weights are restored. `val` is a held-out (inputs, paths) pair; without it a stratified `val_fraction` of the given
     rows is held out; with neither (val_fraction=0) every row trains for exactly `epochs` epochs,
     the way to refit on train+validation once the epoch count is known. The model's classes are
     the taxonomy restricted to the training and validation label paths (`restrict_taxonomy`), so
@@ -225,11 +229,11 @@ def train_classifier(
             history.best_epoch = epoch
             bar.set_postfix(loss=f"{record['train_loss']:.3f}")
             continue
-        val_loss, val_hf1 = _evaluate(model, val_data, y_val, val_paths, 1024, label_smoothing)
-        record.update(val_loss=val_loss, val_hF1=val_hf1, seconds=time.perf_counter() - te)
+        val_loss, val_hf1, val_macro = _evaluate(model, val_data, y_val, val_paths, 1024, label_smoothing)
+        record.update(val_loss=val_loss, val_hF1=val_hf1, val_macro_f1=val_macro, seconds=time.perf_counter() - te)
         history.epochs.append(record)
         bar.set_postfix(loss=f"{record['train_loss']:.3f}", val_loss=f"{val_loss:.3f}", val_hF1=f"{val_hf1:.4f}")
-        value = val_loss if monitor == "loss" else -val_hf1
+        value = {"loss": val_loss, "hf1": -val_hf1, "macro_f1": -val_macro}[monitor]
         for sched in schedulers:
             sched.step(value)
         if value < best_value - 1e-6:

@@ -5,7 +5,7 @@ Register it in cli.py with the store options, e.g.::
     @app.command()
     def recluster(category: str = typer.Argument(..., help="Category name or full path, e.g. Shoes."),
                   method: str = typer.Option("agglomerative", help="agglomerative | hdbscan"),
-                  vectors: str = typer.Option("fused", help="image | terms | title | brand | fused"),
+                  vectors: str = typer.Option("fused", help="image | words | terms | title | brand | fused"),
                   reference: Optional[str] = typer.Option(None, help="Payload column to judge purity by, e.g. native_category"),
                   out: Optional[Path] = typer.Option(None, help="Report folder [default: ./recluster-<category>]"),
                   apply: Optional[Path] = typer.Option(None, "--apply", help="Adopt an (edited) proposal.json instead"),
@@ -120,6 +120,7 @@ def recluster_command(
     seed: int = 0,
     apply: Path | None = None,
     console: Console | None = None,
+    image_weights: Path | None = None,
 ) -> Report | ApplyResult:
     """Propose sub-categories (writing the report) or, with `apply`, adopt an edited proposal; prints a summary."""
     console = console or Console()
@@ -137,9 +138,11 @@ def recluster_command(
         raise ValueError(f"--vectors must be one of {', '.join(SPECS)}, got {vectors!r}")
     if levels < 1:
         raise ValueError(f"--levels must be >= 1, got {levels}")
+    if image_weights is not None and not Path(image_weights).is_file():
+        raise ValueError(f"--image-weights: no such file {image_weights}")
     with console.status(f"reclustering {category} ..."):
         report = recluster(store, category, out or default_out(category), vectors=vectors, method=method,
                            levels=levels, n_clusters=parse_n_clusters(n_clusters), reference=reference,
-                           platform=platform, image_filter=image_filter, seed=seed)
+                           platform=platform, image_filter=image_filter, seed=seed, image_weights=image_weights)
     print_report(report, console)
     return report

@@ -1,8 +1,9 @@
 """Which vectors a clustering sees: one modality, or a weighted concatenation of normalized blocks.
 
 Roles: `image` (stored `*_image`), `title` (stored `*_title`, the full title), `brand` (stored
-`*_brand`) and `terms` (the title without brand, colour and audience words, re-encoded by the
-store's text encoder, see terms.py; passed in under the key "terms").
+`*_brand`), `terms` (the title without brand, colour and audience words, re-encoded by the
+store's text encoder) and `words` (TF-IDF + SVD of those same cleaned titles, fitted on the
+selection); terms.py computes the last two, passed in under the keys "terms" and "words".
 """
 
 from __future__ import annotations
@@ -13,24 +14,26 @@ import numpy as np
 
 from ..encoders.base import TextEncoder, l2_normalize
 from ..store.base import VectorStore
-from .terms import term_vectors
+from .terms import term_vectors, word_vectors
 
 if TYPE_CHECKING:
     from .select import Selection
 
-ROLES = ("image", "terms", "title", "brand")
+ROLES = ("image", "words", "terms", "title", "brand")
+COMPUTED = ("words", "terms")  # made from the selection's titles, not read from the store
 SPECS = ROLES + ("fused",)
 # Shape sub-categories cut across brands and colours: brand and full-title vectors would pull a
-# brand's whole range (sandals and sneakers alike) into one cluster, so fused uses image + terms.
-DEFAULT_WEIGHTS: dict[str, float] = {"image": 1.0, "terms": 1.0, "title": 0.0, "brand": 0.0}
+# brand's whole range (sandals and sneakers alike) into one cluster, so fused uses image + words
+# (words beat encoded terms at every cluster count on the shoes of Myntra + H&M, bench/RESULTS.md).
+DEFAULT_WEIGHTS: dict[str, float] = {"image": 1.0, "words": 1.0, "terms": 0.0, "title": 0.0, "brand": 0.0}
 
 
 def vector_roles(names: Sequence[str]) -> dict[str, str]:
-    """Map roles to vector names: 'terms' as is, others by suffix (`simclr_image` -> image)."""
+    """Map roles to vector names: 'words' and 'terms' as they are, others by suffix (`simclr_image` -> image)."""
     roles: dict[str, str] = {}
     for name in sorted(names):
-        if name == "terms":
-            roles["terms"] = name
+        if name in COMPUTED:
+            roles[name] = name
             continue
         for role in ("image", "title", "brand"):
             if name.endswith("_" + role) and role not in roles:
@@ -49,7 +52,7 @@ def fused_weights(weights: Mapping[str, float] | None = None) -> dict[str, float
 
 
 def needed_roles(spec: str, weights: Mapping[str, float] | None = None) -> list[str]:
-    """Roles a spec ('image', 'terms', 'title', 'brand' or 'fused') reads."""
+    """Roles a spec ('image', 'words', 'terms', 'title', 'brand' or 'fused') reads."""
     if spec in ROLES:
         return [spec]
     if spec == "fused":
@@ -126,13 +129,15 @@ def store_text_encoder(store: VectorStore) -> TextEncoder | None:
 
 def role_vectors(sel: "Selection", spec: str, weights: Mapping[str, float],
                  text_encoder: TextEncoder | None, notes: list[str]) -> tuple[dict[str, np.ndarray], str, dict[str, float]]:
-    """Vectors by name for the roles a spec needs, computing 'terms'; falls back to 'title' without encoder.
+    """Vectors by name for the roles a spec needs, computing 'words' and 'terms' (no encoder: 'title' for 'terms').
 
     Returns the vectors, the spec and weights actually used (changed by the fallback, noted in `notes`).
     """
     roles = vector_roles(list(sel.vectors))
     vecs = {roles[r]: sel.vectors[roles[r]] for r in needed_roles(spec, weights) if r in roles}
     w = dict(weights)
+    if "words" in needed_roles(spec, weights):
+        vecs["words"] = word_vectors(sel.column("title"), sel.column("brand"), sel.column("colour"))
     if "terms" in needed_roles(spec, weights):
         if text_encoder is not None:
             vecs["terms"] = term_vectors(text_encoder, sel.column("title"), sel.column("brand"), sel.column("colour"))

@@ -19,6 +19,7 @@ from .figures import montage, sample_indices, scatter
 from .image_filter import filter_images
 from .naming import name_tree
 from .proposal import Proposal, ProposedCluster
+from .reembed import reembed_images
 from .purity import cluster_purity, purity
 from .reference import reference_labels
 from .report import ClusterSummary, LevelSummary, Report, write_report
@@ -106,8 +107,13 @@ def recluster(
     umap: UmapParams | None = None,
     montage_size: int = 24,
     make_scatter: bool = True,
+    image_weights: str | Path | None = None,
 ) -> Report:
-    """Propose sub-categories for `category` and write report.md/.html, proposal.json and pictures to out_dir."""
+    """Propose sub-categories for `category` and write report.md/.html, proposal.json and pictures to out_dir.
+
+    `image_weights` re-embeds the category's images with that SimCLR file (see `hiercat
+    train-image-encoder --category`) instead of using the stored image vectors.
+    """
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
     notes: list[str] = []
@@ -126,6 +132,10 @@ def recluster(
         reference_labels(sel.payload, reference)  # a wrong column fails now, not after the clustering
     seconds["select"] = time.perf_counter() - t0
     (out / "img").mkdir(parents=True, exist_ok=True)
+    if image_weights is not None:
+        t = time.perf_counter()
+        notes.extend(reembed_images(sel, image_weights))
+        seconds["reembed_images"] = time.perf_counter() - t
 
     t = time.perf_counter()
     if text_encoder is None and "terms" in needed_roles(vectors, w):
@@ -187,7 +197,7 @@ def recluster(
         params={"vectors": vectors, "used": spec, "weights": w, "method": method, "levels": levels,
                 "n_clusters": list(n_clusters) if n_clusters else None, "reference": reference,
                 "platform": platform, "image_filter": image_filter, "seed": seed, "n_components": n_components,
-                "local_umap": local_umap},
+                "local_umap": local_umap, "image_weights": str(image_weights) if image_weights else None},
         set_aside={"point_ids": [sel.ids[i] for i in aside], "product_ids": sel.column("product_id")[aside].tolist(),
                    "member_platforms": sel.column("platform")[aside].tolist(), "reasons": reasons[aside].tolist()},
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

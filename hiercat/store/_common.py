@@ -128,7 +128,7 @@ def vector_selector(with_vectors: bool | Sequence[str]) -> bool | list[str]:
         return bool(with_vectors)
     if isinstance(with_vectors, str):
         return [with_vectors]
-    return list(with_vectors)
+    return list(with_vectors) or False  # no names: no vectors (an empty list would ask the engine for none by name)
 
 
 def canonical_id(point_id: Any) -> str:
