@@ -2,6 +2,7 @@
 
     python bench/bench_recluster.py                 # time + memory of one recluster of all shoes
     python bench/bench_recluster.py --grid          # purity table: vectors x method (level 1 and 2)
+    python bench/bench_recluster.py --ceiling       # supervised accuracy on the same native shoe types
     python bench/bench_recluster.py --store PATH    # use an ingested hiercat store instead of the cache
 
 Without --store the shoes are read from ../shared/data with the shops' Google mappings, embedded
@@ -196,6 +197,37 @@ def grid(store, encoder, out: Path, k: tuple[int | None, ...] | None, vectors: l
     return rows
 
 
+def supervised_ceiling(store) -> dict[str, float]:
+    """5-fold accuracy of supervised classifiers predicting the native shoe type: what 8 clusters compete with.
+
+    A TF-IDF word + char n-gram LinearSVC on the titles and a logistic regression on the stored image
+    vectors, over the shoes of types with at least 5 products.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.svm import LinearSVC
+
+    from hiercat.recluster import select_category
+
+    sel = select_category(store, SHOES)
+    y = sel.column("native_category")
+    types, counts = np.unique(y, return_counts=True)
+    ok = np.isin(y, types[counts >= 5])
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    svm = make_pipeline(make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                                   TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
+                        LinearSVC())
+    out = {"products": int(ok.sum()), "types": int((counts >= 5).sum()),
+           "title_svm": float(np.mean(cross_val_predict(svm, sel.column("title")[ok], y[ok], cv=cv) == y[ok]))}
+    image = next((n for n in sel.vectors if n.endswith("_image")), None)
+    if image:
+        lr = LogisticRegression(max_iter=2000)
+        out["image_logreg"] = float(np.mean(cross_val_predict(lr, sel.vectors[image][ok], y[ok], cv=cv) == y[ok]))
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: bench (default) or --grid."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -207,6 +239,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--method", default=None, help="bench: one method [agglomerative]; grid: comma list [both]")
     ap.add_argument("--no-tracemalloc", action="store_true", help="bench: time without tracemalloc (it slows numba)")
     ap.add_argument("--global-umap", action="store_true", help="level 2 on the category's UMAP instead of one per group")
+    ap.add_argument("--ceiling", action="store_true",
+                    help="supervised accuracy on the native shoe types (what purity at 8 clusters competes with)")
     ap.add_argument("--image-weights", default=None,
                     help="re-embed the shoes' images with these SimCLR weights (train-image-encoder --category Shoes)")
     args = ap.parse_args(argv)
@@ -222,6 +256,9 @@ def main(argv: list[str] | None = None) -> None:
         images = "images: SimCLR " + (f"weights {os.environ[ENV_WEIGHTS]}" if os.environ.get(ENV_WEIGHTS)
                                       else "(shipped weights)")
     k = parse_k(args.k)
+    if args.ceiling:
+        print(json.dumps(supervised_ceiling(store)))
+        return
     print(f"{store.count()} shoes; {images}; k={k or 'auto'}", flush=True)
     if args.grid:
         vecs = (args.vectors or "image,title,terms,words,fused").split(",")

@@ -283,3 +283,23 @@ def test_refit_without_validation_trains_fixed_epochs(myntra_sample, one_thread)
     assert [e["lr_scale"] for e in history.epochs] == pytest.approx([1.0, 0.2, 0.2])
     assert "val_hF1" not in history.epochs[0]
     assert path_validity(predict(model, inputs.take(np.arange(300, 400))).paths, model.taxonomy) == 1.0
+
+
+def test_early_stopping_on_macro_f1_keeps_the_best_macro_epoch(myntra_sample, one_thread):
+    inputs, paths, tax = myntra_sample
+    tr, va, _ = stratified_split(paths, seed=0)
+    model, history = train_classifier(
+        inputs.take(tr), [paths[i] for i in tr], tax, fusion="early", epochs=6, patience=2, monitor="macro_f1",
+        val=(inputs.take(va), [paths[i] for i in va]), device="cpu", progress=False)
+    macro = [e["val_macro_f1"] for e in history.epochs]
+    assert history.monitor == "macro_f1" and all(0.0 < m <= 1.0 for m in macro)
+    assert history.best_epoch == 1 + int(np.argmax(macro))
+    # The restored weights are the best epoch's: recomputing the validation macro-F1 gives its value.
+    from hiercat.metrics import level_metrics
+
+    pred = predict(model, inputs.take(va)).paths
+    val_paths = [paths[i] for i in va]
+    again = np.mean([level_metrics(val_paths, pred, k)["macro_f1"] for k in range(1, 4)])
+    assert again == pytest.approx(max(macro), abs=1e-9)
+    with pytest.raises(ValueError, match="monitor must be one of"):
+        train_classifier(inputs.take(tr), [paths[i] for i in tr], tax, monitor="accuracy", epochs=1, progress=False)

@@ -427,3 +427,15 @@ def test_category_image_encoder_then_recluster_with_it(demo_dir: Path, tmp_path:
     assert report.params["weights"]["words"] == 1.0 and report.params["weights"]["terms"] == 0.0
     res = CliRunner().invoke(app, ["train-image-encoder", "--category", "Boots", "--store", str(tmp_path / "store")])
     assert res.exit_code != 0 and "no category 'Boots'" in res.output
+
+
+def test_a_rare_exclusive_word_does_not_name_a_cluster() -> None:
+    # Cluster 0: 77 plain "shoes" and 3 "Wynne" shoes; cluster 1: sandals. Inside Shoes, 'shoes' says
+    # nothing, and 'wynne' is exclusive to cluster 0 (high idf) but in under 5 % of it: before, the
+    # cluster was proposed as "Wynne Shoes" (579 real Myntra shoes, 6 of them Wynne).
+    titles = ["Puma Men Black Shoes"] * 40 + ["Gas Men Brown Shoes"] * 37 + ["Gas Men Wynne Shoes"] * 3
+    titles += ["Catwalk Women Sandals"] * 30
+    labels = np.array([0] * 80 + [1] * 30)
+    names = name_clusters(titles, labels, brands=[t.split()[0] for t in titles], reserved=["Shoes"])
+    assert names[0].name == "Shoes 2" and names[1].name == "Sandals"
+    assert all("wynne" not in t for t, _ in names[0].terms)

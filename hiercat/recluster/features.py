@@ -24,7 +24,8 @@ COMPUTED = ("words", "terms")  # made from the selection's titles, not read from
 SPECS = ROLES + ("fused",)
 # Shape sub-categories cut across brands and colours: brand and full-title vectors would pull a
 # brand's whole range (sandals and sneakers alike) into one cluster, so fused uses image + words
-# (words beat encoded terms at every cluster count on the shoes of Myntra + H&M, bench/RESULTS.md).
+# (on the shoes of Myntra + H&M, words beat encoded terms at 8 clusters with either image encoder and
+# need no text model; terms stay an option: bench/RESULTS.md).
 DEFAULT_WEIGHTS: dict[str, float] = {"image": 1.0, "words": 1.0, "terms": 0.0, "title": 0.0, "brand": 0.0}
 
 

@@ -29,11 +29,13 @@ def word_forms(words: Iterable[str]) -> set[str]:
 
 
 def ctfidf(titles: Sequence[str], labels: np.ndarray, stop: set[str], ngram_range: tuple[int, int] = (1, 2),
-           min_products: int = 2) -> tuple[np.ndarray, list[str], np.ndarray]:
+           min_products: int = 2, min_share: float = 0.05) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Class-based TF-IDF: [clusters, terms] scores, the terms and the cluster labels in row order.
 
     tf is the share of a cluster's products whose title has the term (so a long title does not
     count twice), idf = log(1 + mean products per cluster / products with the term anywhere).
+    A term in less than `min_share` of a cluster's titles scores 0 there: six 'Wynne' shoes
+    among 579 are exclusive enough for a high idf, but they do not describe the cluster.
     """
     labels = np.asarray(labels)
     uniq = np.unique(labels)
@@ -53,7 +55,7 @@ def ctfidf(titles: Sequence[str], labels: np.ndarray, stop: set[str], ngram_rang
     sizes = np.array([(labels == c).sum() for c in uniq], dtype=float)
     tf = per_cluster / sizes[:, None]
     idf = np.log1p(sizes.mean() / np.maximum(per_cluster.sum(axis=0), 1.0))
-    return tf * idf, terms, uniq
+    return np.where(tf >= min_share, tf * idf, 0.0), terms, uniq
 
 
 def _pick_name(terms: list[tuple[str, float]], taken: set[str], vague: set[str]) -> str:
