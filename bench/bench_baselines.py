@@ -56,7 +56,7 @@ def hiclass_lcppn(x_train, paths_train, x_test, depth):
     return [tuple(str(c) for c in row if str(c) not in ("", "nan")) for row in pred], t1 - t0, time.perf_counter() - t1
 
 
-def run_seed(args, products, paths, depth, seed: int, console: Console) -> list[tuple[str, dict, float, float]]:
+def run_seed(args, products, inputs, paths, depth, seed: int, console: Console) -> list[tuple[str, dict, float, float]]:
     """Every method on the split of one seed: (name, metrics, fit s, predict s) rows."""
     split = Split.make(paths, seed)
     fit_idx = np.concatenate([split.train, split.val])
@@ -73,7 +73,6 @@ def run_seed(args, products, paths, depth, seed: int, console: Console) -> list[
                            [titles[i] for i in split.test])
     add("TF-IDF word+char + LinearSVC (titles)", [split_path(x) for x in pred], f, p)
 
-    inputs = inputs_from_stored(products)
     if not args.skip_hiclass:
         x = np.concatenate([inputs.dense[k] for k in inputs.dense], axis=1)
         pred, f, p = hiclass_lcppn(x[fit_idx], [paths[i] for i in fit_idx], x[split.test], depth)
@@ -123,7 +122,8 @@ def main() -> None:
     paths = label_paths(products, args.labels)
     depth = max(len(p) for p in paths)
     seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [args.seed]
-    per_seed = {seed: run_seed(args, products, paths, depth, seed, console) for seed in seeds}
+    inputs = inputs_from_stored(products)
+    per_seed = {seed: run_seed(args, products, inputs, paths, depth, seed, console) for seed in seeds}
     cols = ["hP", "hR", "hF1"] + [f"l{k}_macro_f1" for k in range(1, depth + 1)]
     heads = ["hP", "hR", "hF1"] + [f"L{k} macro-F1" for k in range(1, depth + 1)]
     for seed, rows in per_seed.items():

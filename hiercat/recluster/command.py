@@ -1,30 +1,4 @@
-"""Body of `hiercat recluster CATEGORY [--method] [--vectors] [--reference] [--out] [--apply proposal.json]`.
-
-Register it in cli.py with the store options, e.g.::
-
-    @app.command()
-    def recluster(category: str = typer.Argument(..., help="Category name or full path, e.g. Shoes."),
-                  method: str = typer.Option("agglomerative", help="agglomerative | hdbscan"),
-                  vectors: str = typer.Option("fused", help="image | words | terms | title | brand | fused"),
-                  reference: Optional[str] = typer.Option(None, help="Payload column to judge purity by, e.g. native_category"),
-                  out: Optional[Path] = typer.Option(None, help="Report folder [default: ./recluster-<category>]"),
-                  apply: Optional[Path] = typer.Option(None, "--apply", help="Adopt an (edited) proposal.json instead"),
-                  platform: Optional[str] = typer.Option(None, help="Only this platform's products"),
-                  n_clusters: Optional[str] = typer.Option(None, "--n-clusters", help="Per level, e.g. 8,3 [default: auto]"),
-                  levels: int = typer.Option(2), image_filter: bool = typer.Option(True, "--image-filter/--no-image-filter"),
-                  seed: int = typer.Option(0), store: Optional[Path] = StoreOpt, qdrant_url: Optional[str] = UrlOpt,
-                  collection: str = CollectionOpt) -> None:
-        from .recluster.command import recluster_command
-        st = open_store_from_cli(store, qdrant_url, collection)
-        try:
-            recluster_command(st, category, out=out, method=method, vectors=vectors, reference=reference,
-                              platform=platform, levels=levels, n_clusters=n_clusters, image_filter=image_filter,
-                              seed=seed, apply=apply, console=console)
-        except ValueError as exc:  # CategoryError, ProposalError, bad options: user-ready messages
-            fail(str(exc))
-        finally:
-            st.close()
-"""
+"""Body of `hiercat recluster CATEGORY [options] [--apply proposal.json]` (registered in cli.py): run and print."""
 
 from __future__ import annotations
 

@@ -19,8 +19,8 @@ from .figures import montage, sample_indices, scatter
 from .image_filter import filter_images
 from .naming import name_tree
 from .proposal import Proposal, ProposedCluster
-from .reembed import reembed_images
 from .purity import cluster_purity, purity
+from .reembed import reembed_images
 from .reference import reference_labels
 from .report import ClusterSummary, LevelSummary, Report, write_report
 from .select import CategoryError, Selection, select_category
