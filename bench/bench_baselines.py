@@ -80,8 +80,11 @@ def run_seed(args, products, inputs, paths, depth, seed: int, console: Console) 
 
     mods = resolve_modalities(args.modalities, inputs.names)
     name = f"hiercat {args.fusion} fusion, {args.decode} decode ({'+'.join(mods)})"
+    if args.token_dropout is not None:
+        name += f", token dropout {args.token_dropout:g}"
+    model_kw = {} if args.token_dropout is None else {"token_dropout": args.token_dropout}
     r = fit_and_score(inputs, paths, split.train, split.val, split.test, fusion=args.fusion, modalities=mods,
-                      seed=seed, epochs=args.epochs, decode=args.decode)
+                      seed=seed, epochs=args.epochs, decode=args.decode, **model_kw)
     rows.append((name, r.metrics, r.fit_seconds, r.predict_seconds))
     console.print(f"seed {seed} hiercat: hF1 {100 * r.metrics['hF1']:.2f}, "
                   f"L{depth} macro-F1 {100 * r.metrics[f'l{depth}_macro_f1']:.2f}")
@@ -92,7 +95,7 @@ def run_seed(args, products, inputs, paths, depth, seed: int, console: Console) 
         t0 = time.perf_counter()
         model, _ = train_classifier(inputs.take(fit_idx), [paths[i] for i in fit_idx], r.model.taxonomy,
                                     fusion=args.fusion, modalities=mods, epochs=best, val_fraction=0.0,
-                                    lr_scales=scales, seed=seed, progress=False)
+                                    lr_scales=scales, seed=seed, progress=False, **model_kw)
         fit_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         pred = predict(model, inputs.take(split.test), decode=args.decode).paths
@@ -112,6 +115,8 @@ def main() -> None:
     ap.add_argument("--fusion", default="late")
     ap.add_argument("--modalities", default="all", help="hiercat's inputs: a group (text+lexical, all, ...) or names")
     ap.add_argument("--skip-hiclass", action="store_true")
+    ap.add_argument("--token-dropout", type=float, default=None,
+                    help="hiercat: share of a title's n-grams dropped while training (default: the model's)")
     ap.add_argument("--decode", default="greedy", choices=["greedy", "path"], help="hiercat's decoding")
     ap.add_argument("--refit", action="store_true",
                     help="also refit hiercat on train+val (as the peers are) for the early-stopped epoch count")

@@ -240,6 +240,8 @@ def train(
     out: Optional[Path] = typer.Option(None, help="Model folder [default: STORE/models/classifier]."),
     cascade_stage: bool = typer.Option(False, "--text-stage", help="Also train the cheap text-only first stage of the cascade (STORE/models/text)."),
     target_escalation: float = typer.Option(0.2, help="With --text-stage: share of items the text stage escalates (threshold chosen on validation data)."),
+    token_dropout: Optional[float] = typer.Option(
+        None, help="Share of a title's lexical n-grams dropped while training [model default 0.4; 0.1 favours rare classes]."),
     store: Optional[Path] = StoreOpt,
     qdrant_url: Optional[str] = UrlOpt,
     collection: str = CollectionOpt,
@@ -252,8 +254,9 @@ def train(
         plats = [p.strip() for p in platforms.split(",")] if platforms else None
         target = out or default_model_dir(store, qdrant_url)
         try:
+            extra = {} if token_dropout is None else {"token_dropout": token_dropout}
             result = train_on_store(vs, target, fusion=fusion, modalities=modalities, platforms=plats,
-                                    labels=labels, seed=seed, epochs=epochs)
+                                    labels=labels, seed=seed, epochs=epochs, **extra)
         except (KeyError, ValueError) as exc:
             fail(str(exc).strip("'\""))
         console.print(f"saved [bold]{target}[/] ({fusion} fusion, best epoch {result.history.get('best_epoch')}, "
@@ -529,7 +532,8 @@ def demo(
               batch_size=256, qdrant_url=None, collection="products")
     console.rule("2. train the masked hierarchical classifier (late fusion of title, brand, lexical, image)")
     _run_step(train, fusion="late", modalities="all", platforms=None, labels="path", epochs=epochs, seed=0,
-              out=None, cascade_stage=False, target_escalation=0.2, store=store, qdrant_url=None, collection="products")
+              out=None, cascade_stage=False, target_escalation=0.2, token_dropout=None, store=store, qdrant_url=None,
+              collection="products")
     console.rule("3. classify held-out products, with kNN explanations from Qdrant")
     from .store import open_store
 

@@ -44,6 +44,13 @@ def test_train_saves_safetensors_and_metrics(trained: Path) -> None:
     assert 0.0 < json.loads((trained.parent / "text" / "model.json").read_text())["cascade_threshold"] <= 1.0
 
 
+def test_train_token_dropout_option_reaches_the_model(store: Path, tmp_path: Path) -> None:
+    res = runner.invoke(app, ["train", "--store", str(store), "--epochs", "2", "--fusion", "early",
+                              "--token-dropout", "0.1", "--out", str(tmp_path / "clf")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "clf" / "model.json").read_text())["hparams"]["token_dropout"] == 0.1
+
+
 def test_classify_explains_and_every_path_is_valid(trained: Path, store: Path, demo_dir: Path, tmp_path: Path) -> None:
     rows = pd.read_csv(demo_dir / "myntra" / "products.csv", dtype=str, keep_default_na=False).iloc[1000:1060]
     rows["image"] = [str((demo_dir / "myntra" / p).resolve()) for p in rows["image"]]
