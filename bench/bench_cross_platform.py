@@ -36,13 +36,15 @@ def main() -> None:
     ap.add_argument("--fusions", default="early,late,attention")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--knn-vector", default="minilm_title", help="also the kNN row on the within-shop split ('' = skip)")
+    ap.add_argument("--token-dropout", type=float, default=None, help="share of lexical n-grams dropped in training")
     args = ap.parse_args()
     with open_store(args.store) as store:
         products = load_training_data(store)
         levels = max(len(p) for p in label_paths(products, args.labels))
         for fusion in args.fusions.split(","):
+            extra = {} if args.token_dropout is None else {"token_dropout": args.token_dropout}
             for r in cross_platform(products, args.train, args.test, args.labels, 0, fusions=(fusion,),
-                                    epochs=args.epochs):
+                                    epochs=args.epochs, **extra):
                 print(markdown_row(r, levels, f"{100 * r.metrics['validity']:.1f} % valid, label coverage "
                                               f"{100 * r.extra['label_coverage']:.1f} %, fit {r.fit_seconds:.0f} s"),
                       flush=True)
