@@ -173,15 +173,15 @@ def train_classifier(
 ) -> tuple[HierarchicalClassifier, TrainHistory]:
     """Train with Adam and summed per-level cross-entropy; early-stop on validation hF1, macro-F1 or loss.
 
-    The best epoch's weights are restored. `val` is a held-out (inputs, paths) pair; without it a stratified `val_fraction` of the given
-    rows is held out; with neither (val_fraction=0) every row trains for exactly `epochs` epochs,
-    the way to refit on train+validation once the epoch count is known. The model's classes are
-    the taxonomy restricted to the training and validation label paths (`restrict_taxonomy`), so
-    heads only cover categories with examples. `sparse_lr` is SparseAdam's rate for hashed-bucket
-    embeddings (None = `lr`). `plateau_factor` multiplies every learning rate when the monitored
-    value has not improved for more than `plateau_patience` epochs; each epoch's scale of the
-    initial rates is recorded as `lr_scale`, and `lr_scales` replays such a schedule in a refit
-    without validation, where no plateau can be detected. `model_kwargs` go to
+    The best epoch's weights are restored. `val` is a held-out (inputs, paths) pair; without it a
+    stratified `val_fraction` of the given rows is held out; with neither (val_fraction=0) every row
+    trains for exactly `epochs` epochs, the way to refit on train+validation once the epoch count is
+    known. The model's classes are the taxonomy restricted to the training and validation label paths
+    (`restrict_taxonomy`), so heads only cover categories with examples. `sparse_lr` is SparseAdam's
+    rate for hashed-bucket embeddings (None = `lr`). `plateau_factor` multiplies every learning rate
+    when the monitored value has not improved for more than `plateau_patience` epochs; each epoch's
+    scale of the initial rates is recorded as `lr_scale`, and `lr_scales` replays such a schedule in a
+    refit without validation, where no plateau can be detected. `model_kwargs` go to
     HierarchicalClassifier (sparse_dim, dropout, token_dropout, parent_input, fusion_kwargs, ...).
     """
     if monitor not in MONITORS:
