@@ -25,17 +25,22 @@ from hiercat.store import open_store
 from hiercat.taxonomy import join_path, split_path
 
 
-def tfidf_svm(titles_train, y_train, titles_test):
-    """Flat TF-IDF word+char n-grams + LinearSVC over whole paths; returns predictions and (fit, predict) seconds."""
+def tfidf_svm_pipeline():
+    """The peer: TF-IDF word 1-2-grams + char_wb 2-5-grams (sublinear tf) into a LinearSVC, unfitted."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline, make_union
     from sklearn.svm import LinearSVC
 
-    pipe = make_pipeline(
+    return make_pipeline(
         make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
                    TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
         LinearSVC(C=1.0),
     )
+
+
+def tfidf_svm(titles_train, y_train, titles_test):
+    """Flat TF-IDF word+char n-grams + LinearSVC over whole paths; returns predictions and (fit, predict) seconds."""
+    pipe = tfidf_svm_pipeline()
     t0 = time.perf_counter()
     pipe.fit(titles_train, y_train)
     t1 = time.perf_counter()

@@ -203,12 +203,10 @@ def supervised_ceiling(store) -> dict[str, float]:
     A TF-IDF word + char n-gram LinearSVC on the titles and a logistic regression on the stored image
     vectors, over the shoes of types with at least 5 products.
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from sklearn.pipeline import make_pipeline, make_union
-    from sklearn.svm import LinearSVC
 
+    from bench_baselines import tfidf_svm_pipeline  # the same peer as in the classifier benchmark
     from hiercat.recluster import select_category
 
     sel = select_category(store, SHOES)
@@ -216,9 +214,7 @@ def supervised_ceiling(store) -> dict[str, float]:
     types, counts = np.unique(y, return_counts=True)
     ok = np.isin(y, types[counts >= 5])
     cv = StratifiedKFold(5, shuffle=True, random_state=0)
-    svm = make_pipeline(make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-                                   TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
-                        LinearSVC())
+    svm = tfidf_svm_pipeline()
     out = {"products": int(ok.sum()), "types": int((counts >= 5).sum()),
            "title_svm": float(np.mean(cross_val_predict(svm, sel.column("title")[ok], y[ok], cv=cv) == y[ok]))}
     image = next((n for n in sel.vectors if n.endswith("_image")), None)

@@ -10,10 +10,10 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from .cascade import CascadeResult, cascade_predict
 from .catalog import CatalogOptions, read_table, validate
+from .encoders.base import open_images
 from .knn import KnnVote, knn_classify
 from .model import HierarchicalClassifier, ModalityInputs, Predictions, load_model, predict
 from .model.inputs import CSRArrays
@@ -55,23 +55,6 @@ class Classifier:
             return pred, ["model"] * len(pred), None
         result = cascade_predict(self.text_model, self.model, inputs, float(self.threshold or 0.0), decode, stage1)
         return result.predictions, result.source, result
-
-
-def open_images(paths: Sequence[str]) -> tuple[list[Image.Image | None], list[str]]:
-    """Decoded RGB images (None where missing or unreadable) and a note per unusable one."""
-    images: list[Image.Image | None] = []
-    notes: list[str] = []
-    for p in paths:
-        note, im = "", None
-        if p:
-            try:
-                with Image.open(p) as raw:
-                    im = raw.convert("RGB")
-            except Exception as exc:  # noqa: BLE001 - any decoder failure means "no usable image"
-                note = f"image unusable ({type(exc).__name__}); classified without it"
-        images.append(im)
-        notes.append(note)
-    return images, notes
 
 
 def embed_rows(rows: pd.DataFrame, preset: Any, batch_size: int = 256,

@@ -37,3 +37,20 @@ def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     n = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.maximum(n, eps)
+
+
+def open_images(paths: Sequence[str]) -> tuple[list[Image.Image | None], list[str]]:
+    """Decoded RGB images (None where missing or unreadable) and a note per unusable one."""
+    images: list[Image.Image | None] = []
+    notes: list[str] = []
+    for p in paths:
+        note, im = "", None
+        if p:
+            try:
+                with Image.open(p) as raw:
+                    im = raw.convert("RGB")
+            except Exception as exc:  # noqa: BLE001 - any decoder failure means "no usable image"
+                note = f"image unusable ({type(exc).__name__}); classified without it"
+        images.append(im)
+        notes.append(note)
+    return images, notes

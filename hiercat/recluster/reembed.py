@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from tqdm.auto import tqdm
 
+from ..encoders.base import open_images
 from .features import vector_roles
 from .select import Selection
 
@@ -28,21 +28,14 @@ def reembed_images(sel: Selection, weights: str | Path, device: str | None = Non
     out = np.zeros((len(sel), encoder.dim), dtype=np.float32)
     has = np.zeros(len(sel), dtype=bool)
     paths = sel.column("image")
-    todo = [i for i, p in enumerate(paths) if p]
-    missing = len(sel) - len(todo)
-    for lo in tqdm(range(0, len(todo), batch_size), desc="re-embed images", unit="batch", disable=not progress,
+    for lo in tqdm(range(0, len(sel), batch_size), desc="re-embed images", unit="batch", disable=not progress,
                    leave=False):
-        rows, images = [], []
-        for i in todo[lo: lo + batch_size]:
-            try:
-                with Image.open(paths[i]) as im:
-                    images.append(im.convert("RGB"))
-                rows.append(i)
-            except (OSError, ValueError):
-                missing += 1
-        if images:
-            out[rows] = encoder.encode(images)
+        images, _ = open_images(paths[lo: lo + batch_size].tolist())
+        rows = [lo + j for j, im in enumerate(images) if im is not None]
+        if rows:
+            out[rows] = encoder.encode([images[r - lo] for r in rows])
             has[rows] = True
+    missing = len(sel) - int(has.sum())
     sel.vectors[name], sel.present[name] = out, has
     notes = [f"image vectors re-embedded with {Path(weights).name} ({int(has.sum())} of {len(sel)} images)"]
     if missing:
