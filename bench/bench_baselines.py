@@ -14,13 +14,13 @@ import argparse
 import time
 
 import numpy as np
-import torch
 from rich.console import Console
 from rich.table import Table
 
-from hiercat.experiment import Split, fit_and_score, label_paths, load_training_data, resolve_modalities
+from hiercat.experiment import (Split, fit_and_score, label_paths, load_training_data, resolve_modalities,
+                               token_dropout_members)
 from hiercat.metrics import evaluate_paths
-from hiercat.model import inputs_from_stored, predict, train_classifier
+from hiercat.model import inputs_from_stored
 from hiercat.store import open_store
 from hiercat.taxonomy import join_path, split_path
 
@@ -62,31 +62,6 @@ def hiclass_lcppn(x_train, paths_train, x_test, depth):
     return [tuple(str(c) for c in row if str(c) not in ("", "nan")) for row in pred], t1 - t0, time.perf_counter() - t1
 
 
-def refit(args, inputs, paths, fit_idx, r, mods, seed: int, model_kw: dict):
-    """Refit on train+val (as the peers are fit) for the epochs and LR schedule early stopping found; (model, s)."""
-    best = int(r.history["best_epoch"])
-    scales = [e["lr_scale"] for e in r.history["epochs"]][:best]
-    t0 = time.perf_counter()
-    model, _ = train_classifier(inputs.take(fit_idx), [paths[i] for i in fit_idx], r.model.taxonomy,
-                                fusion=args.fusion, modalities=mods, epochs=best, val_fraction=0.0,
-                                lr_scales=scales, seed=seed, progress=False, **model_kw)
-    return model, time.perf_counter() - t0
-
-
-@torch.no_grad()
-def level_probs(model, inputs, batch_size: int = 2048) -> list[torch.Tensor]:
-    """Per-level softmax probabilities [N, C_k] (float64) of a model on the inputs."""
-    model.eval()
-    data = inputs.select([sp.name for sp in model.specs]).to_tensors("cpu")
-    model.to("cpu")
-    out: list[list[torch.Tensor]] = [[] for _ in range(model.levels)]
-    for lo in range(0, len(data), batch_size):
-        rows = torch.arange(lo, min(lo + batch_size, len(data)))
-        for k, z in enumerate(model(data.batch(rows))):
-            out[k].append(torch.softmax(z.double(), dim=1))
-    return [torch.cat(o) for o in out]
-
-
 def run_seed(args, products, inputs, paths, depth, seed: int, console: Console) -> list[tuple[str, dict, float, float]]:
     """Every method on the split of one seed: (name, metrics, fit s, predict s) rows."""
     split = Split.make(paths, seed)
@@ -95,46 +70,31 @@ def run_seed(args, products, inputs, paths, depth, seed: int, console: Console) 
     titles = products.payload["title"].tolist()
     rows = []
 
-    def add(name, pred, fit_s, pred_s):
-        m = evaluate_paths(test_paths, pred, levels=depth)
+    def add(name, m, fit_s, pred_s):
         rows.append((name, m, fit_s, pred_s))
         console.print(f"seed {seed} {name}: hF1 {100 * m['hF1']:.2f}, L{depth} macro-F1 {100 * m[f'l{depth}_macro_f1']:.2f}")
 
     pred, f, p = tfidf_svm([titles[i] for i in fit_idx], [join_path(paths[i]) for i in fit_idx],
                            [titles[i] for i in split.test])
-    add("TF-IDF word+char + LinearSVC (titles)", [split_path(x) for x in pred], f, p)
+    add("TF-IDF word+char + LinearSVC (titles)", evaluate_paths(test_paths, [split_path(x) for x in pred], levels=depth),
+        f, p)
 
     if not args.skip_hiclass:
         x = np.concatenate([inputs.dense[k] for k in inputs.dense], axis=1)
         pred, f, p = hiclass_lcppn(x[fit_idx], [paths[i] for i in fit_idx], x[split.test], depth)
-        add(f"HiClass LCPPN + LogReg ({'+'.join(inputs.dense)})", pred, f, p)
+        add(f"HiClass LCPPN + LogReg ({'+'.join(inputs.dense)})", evaluate_paths(test_paths, pred, levels=depth), f, p)
 
     mods = resolve_modalities(args.modalities, inputs.names)
+    members = token_dropout_members(args.token_dropout)
     name = f"hiercat {args.fusion} fusion, {args.decode} decode ({'+'.join(mods)})"
-    if args.token_dropout is not None:
-        name += f", token dropout {args.token_dropout:g}"
-    model_kw = {} if args.token_dropout is None else {"token_dropout": args.token_dropout}
-    r = fit_and_score(inputs, paths, split.train, split.val, split.test, fusion=args.fusion, modalities=mods,
-                      seed=seed, epochs=args.epochs, decode=args.decode, **model_kw)
-    rows.append((name, r.metrics, r.fit_seconds, r.predict_seconds))
-    console.print(f"seed {seed} hiercat: hF1 {100 * r.metrics['hF1']:.2f}, "
-                  f"L{depth} macro-F1 {100 * r.metrics[f'l{depth}_macro_f1']:.2f}")
+    if members:
+        name += (", token dropout " if len(members) == 1 else ", average of models at token dropout ") + \
+            " + ".join(f"{m['token_dropout']:g}" for m in members)
     if args.refit:
-        model, fit_s = refit(args, inputs, paths, fit_idx, r, mods, seed, model_kw)
-        t0 = time.perf_counter()
-        pred = predict(model, inputs.take(split.test), decode=args.decode).paths
-        add(f"{name}, refit on train+val", pred, fit_s, time.perf_counter() - t0)
-        if args.ensemble_with is not None:
-            # Not in the product yet: does averaging with a model of another token dropout win on both metrics?
-            other_kw = {"token_dropout": args.ensemble_with}
-            r2 = fit_and_score(inputs, paths, split.train, split.val, split.test, fusion=args.fusion,
-                               modalities=mods, seed=seed, epochs=args.epochs, decode=args.decode, **other_kw)
-            model2, fit2 = refit(args, inputs, paths, fit_idx, r2, mods, seed, other_kw)
-            test_in = inputs.take(split.test)
-            avg = [(a + b) / 2 for a, b in zip(level_probs(model, test_in), level_probs(model2, test_in))]
-            idx = model.decode([torch.log(q.clamp_min(1e-30)) for q in avg], args.decode).indices.numpy()
-            add(f"{name}, refit, averaged with token dropout {args.ensemble_with:g}",
-                [model.taxonomy.decode(row.tolist()) for row in idx], fit_s + fit2, 0.0)
+        name += ", refit on train+val"
+    r = fit_and_score(inputs, paths, split.train, split.val, split.test, fusion=args.fusion, modalities=mods,
+                      seed=seed, epochs=args.epochs, decode=args.decode, members=members, refit=args.refit)
+    add(name, r.metrics, r.fit_seconds, r.predict_seconds)
     return rows
 
 
@@ -150,13 +110,12 @@ def main() -> None:
     ap.add_argument("--fusion", default="late")
     ap.add_argument("--modalities", default="all", help="hiercat's inputs: a group (text+lexical, all, ...) or names")
     ap.add_argument("--skip-hiclass", action="store_true")
-    ap.add_argument("--ensemble-with", type=float, default=None,
-                    help="with --refit: also average the refit model with one trained at this token dropout")
-    ap.add_argument("--token-dropout", type=float, default=None,
-                    help="hiercat: share of a title's n-grams dropped while training (default: the model's)")
+    ap.add_argument("--token-dropout", default=None,
+                    help="hiercat: share of a title's n-grams dropped while training (default: the model's); "
+                         "several, comma-separated, average one model per value (as `hiercat train`)")
     ap.add_argument("--decode", default="greedy", choices=["greedy", "path"], help="hiercat's decoding")
     ap.add_argument("--refit", action="store_true",
-                    help="also refit hiercat on train+val (as the peers are) for the early-stopped epoch count")
+                    help="refit hiercat on train+val (as the peers are) for the early-stopped epoch count")
     args = ap.parse_args()
     console = Console(width=200)  # a wide table stays one line per row in a log file
     with open_store(args.store) as store:

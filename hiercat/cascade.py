@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import HierarchicalClassifier, ModalityInputs, Predictions, predict
+from .model import ClassifierModel, ModalityInputs, Predictions, predict
 
 
 def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target_escalation: float | None = None,
@@ -54,7 +54,7 @@ class CascadeResult:
         return ["multimodal" if e else "text" for e in self.escalated]
 
 
-def cascade_predict(text_model: HierarchicalClassifier, full_model: HierarchicalClassifier, inputs: ModalityInputs,
+def cascade_predict(text_model: ClassifierModel, full_model: ClassifierModel, inputs: ModalityInputs,
                     threshold: float, decode: str = "greedy", stage1: Predictions | None = None) -> CascadeResult:
     """Stage 1 on every item; stage 2 only on items whose stage-1 path confidence is below the threshold.
 

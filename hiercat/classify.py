@@ -15,7 +15,7 @@ from .cascade import CascadeResult, cascade_predict
 from .catalog import CatalogOptions, read_table, validate
 from .encoders.base import open_images
 from .knn import KnnVote, knn_classify
-from .model import HierarchicalClassifier, ModalityInputs, Predictions, load_model, predict
+from .model import ClassifierModel, ModalityInputs, Predictions, load_model, predict
 from .model.inputs import CSRArrays
 from .store.base import VectorStore
 from .taxonomy import join_path, split_path
@@ -25,9 +25,9 @@ from .taxonomy import join_path, split_path
 class Classifier:
     """A trained model (optionally with a cheap text-only first stage) bound to the store it was trained on."""
 
-    model: HierarchicalClassifier
+    model: ClassifierModel
     sidecar: dict[str, Any]
-    text_model: HierarchicalClassifier | None = None
+    text_model: ClassifierModel | None = None
     threshold: float | None = None
 
     @classmethod

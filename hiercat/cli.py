@@ -240,26 +240,34 @@ def train(
     out: Optional[Path] = typer.Option(None, help="Model folder [default: STORE/models/classifier]."),
     cascade_stage: bool = typer.Option(False, "--text-stage", help="Also train the cheap text-only first stage of the cascade (STORE/models/text)."),
     target_escalation: float = typer.Option(0.2, help="With --text-stage: share of items the text stage escalates (threshold chosen on validation data)."),
-    token_dropout: Optional[float] = typer.Option(
-        None, help="Share of a title's lexical n-grams dropped while training [model default 0.4; 0.1 favours rare classes]."),
+    token_dropout: Optional[str] = typer.Option(
+        None, help="Share of a title's lexical n-grams dropped while training [model default 0.4; 0.1 favours rare "
+                   "classes]. Several, comma-separated (e.g. 0.1,0.4), train one model each and average them."),
+    refit: bool = typer.Option(False, help="After early stopping, retrain on train + validation for the epochs found "
+                                           "(the test split stays unseen)."),
     store: Optional[Path] = StoreOpt,
     qdrant_url: Optional[str] = UrlOpt,
     collection: str = CollectionOpt,
 ) -> None:
     """Train the masked hierarchical classifier on the stored vectors and save it (safetensors + JSON sidecar)."""
-    from .experiment import train_on_store
+    from .experiment import token_dropout_members, train_on_store
 
+    try:
+        members = token_dropout_members(token_dropout)
+    except ValueError as exc:
+        fail(str(exc))
     vs = open_store_from_cli(store, qdrant_url, collection)
     try:
         plats = [p.strip() for p in platforms.split(",")] if platforms else None
         target = out or default_model_dir(store, qdrant_url)
         try:
-            extra = {} if token_dropout is None else {"token_dropout": token_dropout}
             result = train_on_store(vs, target, fusion=fusion, modalities=modalities, platforms=plats,
-                                    labels=labels, seed=seed, epochs=epochs, **extra)
+                                    labels=labels, seed=seed, epochs=epochs, members=members, refit=refit)
         except (KeyError, ValueError) as exc:
             fail(str(exc).strip("'\""))
-        console.print(f"saved [bold]{target}[/] ({fusion} fusion, best epoch {result.history.get('best_epoch')}, "
+        what = f"{len(members)}-model ensemble, " if members and len(members) > 1 else ""
+        console.print(f"saved [bold]{target}[/] ({what}{fusion} fusion, best epoch "
+                      f"{', '.join(map(str, result.best_epochs))}{', refit on train + validation' if refit else ''}, "
                       f"{result.fit_seconds:.0f} s)")
         print_metrics(result.metrics, "held-out test split (20 %)")
         if cascade_stage:

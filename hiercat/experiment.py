@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .dataset import StoredProducts, load_products
 from .metrics import evaluate_paths
-from .model import (HierarchicalClassifier, ModalityInputs, inputs_from_stored, predict, save_model,
+from .model import (ClassifierModel, EnsembleClassifier, ModalityInputs, inputs_from_stored, predict, save_model,
                     stratified_split, train_classifier)
 from .store.base import Filter, VectorStore
 from .taxonomy import Taxonomy, split_path
@@ -54,6 +54,19 @@ def resolve_modalities(spec: str | Sequence[str] | None, names: Sequence[str]) -
     return list(spec)
 
 
+def token_dropout_members(spec: str | None) -> list[dict[str, float]] | None:
+    """Ensemble members from '0.1,0.4' (one model per token dropout); None for None; ValueError on a bad list."""
+    if spec is None:
+        return None
+    try:
+        values = [float(v) for v in str(spec).split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or any(not 0 <= v < 1 for v in values):
+        raise ValueError(f"--token-dropout takes numbers in [0, 1) joined by commas, got {spec!r}")
+    return [{"token_dropout": v} for v in values]
+
+
 @dataclass
 class Split:
     """Positions of the train / validation / test products (seeded, stratified on the label path)."""
@@ -72,13 +85,18 @@ class Split:
 
 @dataclass
 class RunResult:
-    """A trained model with its test metrics and timings."""
+    """A trained model (or ensemble) with its test metrics and timings; `history` has "members" for an ensemble."""
 
-    model: HierarchicalClassifier
+    model: ClassifierModel
     metrics: dict[str, float]
     fit_seconds: float
     predict_seconds: float
     history: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def best_epochs(self) -> list[int]:
+        """The early-stopped epoch count of each member (one entry for a single classifier)."""
+        return [int(h.get("best_epoch", 0)) for h in self.history.get("members", [self.history])]
 
 
 def fit_and_score(
@@ -94,22 +112,41 @@ def fit_and_score(
     decode: str = "greedy",
     seed: int = 0,
     progress: bool = False,
+    members: Sequence[Mapping[str, Any]] | None = None,
+    refit: bool = False,
     **train_kwargs: Any,
 ) -> RunResult:
-    """Train on `train` (early stopping on `val`) and score on `test` (or on other test inputs: cross-platform)."""
+    """Train on `train` (early stopping on `val`) and score on `test` (or on other test inputs: cross-platform).
+
+    members: per ensemble member, train_classifier keywords that override `train_kwargs` (e.g.
+    [{"token_dropout": 0.1}, {"token_dropout": 0.4}]); two or more give an EnsembleClassifier.
+    refit: retrain each member on train + val for the epochs and learning-rate schedule early
+    stopping found, as the peers in bench/ are fit; the test rows stay unseen either way.
+    """
     tax = Taxonomy.from_paths([paths[i] for i in np.concatenate([train, val])])
     t0 = time.perf_counter()
-    model, history = train_classifier(
-        inputs.take(train), [paths[i] for i in train], tax, fusion=fusion, modalities=modalities,
-        val=(inputs.take(val), [paths[i] for i in val]), seed=seed, progress=progress, **train_kwargs)
+    models, histories = [], []
+    for extra in members or [{}]:
+        kwargs = {**train_kwargs, **extra}
+        model, history = train_classifier(
+            inputs.take(train), [paths[i] for i in train], tax, fusion=fusion, modalities=modalities,
+            val=(inputs.take(val), [paths[i] for i in val]), seed=seed, progress=progress, **kwargs)
+        if refit:
+            both = np.concatenate([train, val])
+            kwargs.update(epochs=history.best_epoch, val_fraction=0.0, lr_scales=history.lr_scales())
+            model, _ = train_classifier(inputs.take(both), [paths[i] for i in both], model.taxonomy, fusion=fusion,
+                                        modalities=modalities, seed=seed, progress=progress, **kwargs)
+        models.append(model)
+        histories.append({**history.to_dict(), "refit": refit, **extra})
     fit_s = time.perf_counter() - t0
+    model = models[0] if len(models) == 1 else EnsembleClassifier(models)
     if test_inputs is None:
         test_inputs, test_paths = inputs.take(test), [paths[i] for i in test]
     t1 = time.perf_counter()
     pred = predict(model, test_inputs, decode=decode)
     pred_s = time.perf_counter() - t1
     metrics = evaluate_paths(test_paths, pred.paths, model.taxonomy, levels=max(len(p) for p in paths))
-    return RunResult(model, metrics, fit_s, pred_s, history.to_dict())
+    return RunResult(model, metrics, fit_s, pred_s, histories[0] if len(histories) == 1 else {"members": histories})
 
 
 def load_training_data(store: VectorStore, platforms: Sequence[str] | None = None,

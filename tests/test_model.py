@@ -14,6 +14,7 @@ import torch
 from hiercat.metrics import evaluate_paths, path_validity
 from hiercat.model import (
     CSRArrays,
+    EnsembleClassifier,
     HierarchicalClassifier,
     ModalityInputs,
     ModelMismatchError,
@@ -239,6 +240,37 @@ def test_save_load_round_trip_gives_identical_predictions(trained, tmp_path):
         assert a.paths == b.paths
         assert np.array_equal(a.indices, b.indices)
         assert np.allclose(a.level_conf, b.level_conf, atol=1e-6)
+
+
+def test_ensemble_averages_member_probabilities_and_round_trips(trained, tmp_path):
+    model, _, _, test_inputs, test_paths, tax = trained
+    torch.manual_seed(1)
+    other = HierarchicalClassifier(model.specs, model.taxonomy, fusion="early", token_dropout=0.1).eval()
+    ens = EnsembleClassifier([model, other]).eval()
+    batch = test_inputs.select([s.name for s in model.specs]).to_tensors("cpu").batch(torch.arange(50))
+    with torch.no_grad():
+        mean = [(torch.softmax(a, 1) + torch.softmax(b, 1)) / 2 for a, b in zip(model(batch), other(batch))]
+        assert all(torch.allclose(torch.exp(z), m, atol=1e-6) for z, m in zip(ens(batch), mean))
+    preds = predict(ens, test_inputs, decode="path")
+    assert evaluate_paths(test_paths, preds.paths, tax)["validity"] == 1.0
+    save_model(ens, tmp_path / "ens")
+    sidecar = json.loads((tmp_path / "ens" / "model.json").read_text())
+    assert sidecar["version"] == 2 and sidecar["fusion"] == "late+early"
+    assert [(m["fusion"], m["hparams"]["token_dropout"]) for m in sidecar["members"]] == [("late", 0.4), ("early", 0.1)]
+    loaded, _ = load_model(tmp_path / "ens", expected_vectors={"rand_dense": 16}, device="cpu")
+    assert isinstance(loaded, EnsembleClassifier)
+    again = predict(loaded, test_inputs, decode="path")
+    assert again.paths == preds.paths and np.allclose(again.path_conf, preds.path_conf, atol=1e-6)
+
+
+def test_ensemble_refuses_members_of_another_taxonomy():
+    inputs = ModalityInputs({"a": np.zeros((4, 3), np.float32)})
+    one = HierarchicalClassifier(inputs.specs(), Taxonomy.from_paths(RAGGED))
+    two = HierarchicalClassifier(inputs.specs(), Taxonomy.from_paths(RAGGED[1:]))
+    with pytest.raises(ValueError, match="ensemble member 1 has another taxonomy than member 0"):
+        EnsembleClassifier([one, two])
+    with pytest.raises(ValueError, match="at least 2 members"):
+        EnsembleClassifier([one])
 
 
 def test_load_refuses_vector_mismatch_by_name(tmp_path):

@@ -51,6 +51,33 @@ def test_train_token_dropout_option_reaches_the_model(store: Path, tmp_path: Pat
     assert json.loads((tmp_path / "clf" / "model.json").read_text())["hparams"]["token_dropout"] == 0.1
 
 
+def test_train_token_dropout_list_saves_a_refit_ensemble_that_classifies(store: Path, demo_dir: Path,
+                                                                        tmp_path: Path) -> None:
+    clf = tmp_path / "ens"
+    res = runner.invoke(app, ["train", "--store", str(store), "--epochs", "3", "--fusion", "early",
+                              "--token-dropout", "0.1,0.4", "--refit", "--out", str(clf)])
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())  # rich wraps long lines at the runner's 80 columns
+    assert "2-model ensemble" in said and "refit on train + validation" in said
+    meta = json.loads((clf / "model.json").read_text())
+    assert [m["hparams"]["token_dropout"] for m in meta["members"]] == [0.1, 0.4]
+    assert [h["refit"] for h in meta["history"]["members"]] == [True, True]
+    assert meta["metrics"]["validity"] == 1.0
+    rows = pd.read_csv(demo_dir / "myntra" / "products.csv", dtype=str, keep_default_na=False).iloc[1000:1020]
+    rows["image"] = [str((demo_dir / "myntra" / p).resolve()) for p in rows["image"]]
+    rows.drop(columns=["category"]).to_csv(tmp_path / "new.csv", index=False)
+    res = runner.invoke(app, ["classify", str(tmp_path / "new.csv"), "-o", str(tmp_path / "pred.csv"),
+                              "--store", str(store), "--model", str(clf)])
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(tmp_path / "pred.csv")) == 20
+
+
+def test_train_refuses_a_bad_token_dropout_list(store: Path) -> None:
+    res = runner.invoke(app, ["train", "--store", str(store), "--token-dropout", "0.1,high"])
+    assert res.exit_code == 1
+    assert "--token-dropout takes numbers in [0, 1) joined by commas, got '0.1,high'" in res.output
+
+
 def test_classify_explains_and_every_path_is_valid(trained: Path, store: Path, demo_dir: Path, tmp_path: Path) -> None:
     rows = pd.read_csv(demo_dir / "myntra" / "products.csv", dtype=str, keep_default_na=False).iloc[1000:1060]
     rows["image"] = [str((demo_dir / "myntra" / p).resolve()) for p in rows["image"]]

@@ -1,6 +1,7 @@
 """Hierarchical neural classifier over product modalities (dense sentence/image vectors, hashed lexical bags)."""
 
 from .decode import Decoded, greedy_decode, path_decode, path_index_matrix
+from .ensemble import ClassifierModel, EnsembleClassifier
 from .fusion import FUSIONS, AttentionFusion, EarlyFusion, LateFusion, build_fusion
 from .hierarchy import HierarchicalClassifier
 from .inputs import CSRArrays, ModalityBatch, ModalityInputs, ModalitySpec, SparseBag, inputs_from_stored
@@ -9,7 +10,7 @@ from .predict import Predictions, predict
 from .train import TrainHistory, stratified_split, train_classifier
 
 __all__ = [
-    "AttentionFusion", "CSRArrays", "Decoded", "EarlyFusion", "FUSIONS", "HierarchicalClassifier", "LateFusion",
+    "AttentionFusion", "CSRArrays", "ClassifierModel", "Decoded", "EarlyFusion", "EnsembleClassifier", "FUSIONS", "HierarchicalClassifier", "LateFusion",
     "ModalityBatch", "ModalityInputs", "ModalitySpec", "ModelMismatchError", "Predictions", "SparseBag",
     "TrainHistory", "build_fusion", "greedy_decode", "inputs_from_stored", "load_model", "path_decode",
     "path_index_matrix", "predict", "read_sidecar", "save_model", "stratified_split", "train_classifier",

@@ -9,13 +9,15 @@ from typing import Any, Mapping, Sequence
 import torch
 from safetensors.torch import load_file, save_file
 
+from .ensemble import ClassifierModel, EnsembleClassifier
 from .hierarchy import HierarchicalClassifier
 from .inputs import ModalitySpec
 
 FORMAT = "hiercat-hierarchical-classifier"
-VERSION = 1
+# Version 2 adds ensembles ("members"); a single classifier is still written as version 1 so older readers load it.
+VERSION = 2
 WEIGHTS, SIDECAR = "model.safetensors", "model.json"
-_RESERVED = ("format", "version", "modalities", "taxonomy", "fusion", "hparams")
+_RESERVED = ("format", "version", "modalities", "taxonomy", "fusion", "hparams", "members")
 
 
 class ModelMismatchError(ValueError):
@@ -30,17 +32,34 @@ def _files(path: str | Path) -> tuple[Path, Path]:
     return p / WEIGHTS, p / SIDECAR
 
 
-def save_model(model: HierarchicalClassifier, path: str | Path, sidecar: Mapping[str, Any] | None = None) -> Path:
-    """Write weights (safetensors) and a JSON sidecar (taxonomy, fusion, modalities, hyper-parameters + `sidecar` keys); returns the weights file."""
+def _split_config(config: dict[str, Any]) -> tuple[list, dict, dict[str, Any]]:
+    """(modalities, taxonomy, {fusion, hparams}) of one classifier's config."""
+    config = dict(config)
+    modalities, taxonomy, fusion = config.pop("modalities"), config.pop("taxonomy"), config.pop("fusion")
+    return modalities, taxonomy, {"fusion": fusion, "hparams": config}
+
+
+def _describe(model: ClassifierModel) -> dict[str, Any]:
+    """The sidecar keys that rebuild the module: one classifier's, or the shared inputs plus each member's."""
+    if isinstance(model, EnsembleClassifier):
+        parts = [_split_config(c) for c in model.config()["members"]]
+        members = [p[2] for p in parts]
+        fusions = list(dict.fromkeys(m["fusion"] for m in members))
+        return {"format": FORMAT, "version": 2, "modalities": parts[0][0], "taxonomy": parts[0][1],
+                "fusion": "+".join(fusions), "hparams": {}, "members": members}
+    modalities, taxonomy, rest = _split_config(model.config())
+    return {"format": FORMAT, "version": 1, "modalities": modalities, "taxonomy": taxonomy, **rest}
+
+
+def save_model(model: ClassifierModel, path: str | Path, sidecar: Mapping[str, Any] | None = None) -> Path:
+    """Write weights (safetensors) and a JSON sidecar (taxonomy, fusion, modalities, hyper-parameters, ensemble members + `sidecar` keys); returns the weights file."""
     weights, meta_file = _files(path)
     weights.parent.mkdir(parents=True, exist_ok=True)
     extra = dict(sidecar or {})
     clash = [k for k in _RESERVED if k in extra]
     if clash:
         raise ValueError(f"sidecar keys {clash} are written by save_model itself")
-    config = model.config()
-    meta = {"format": FORMAT, "version": VERSION, "modalities": config.pop("modalities"),
-            "taxonomy": config.pop("taxonomy"), "fusion": config.pop("fusion"), "hparams": config, **extra}
+    meta = {**_describe(model), **extra}
     # safetensors refuses shared or strided storage, so save independent contiguous copies.
     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     save_file(state, str(weights), metadata={"format": "pt", "hiercat": FORMAT})
@@ -92,14 +111,18 @@ def check_vectors(specs: Sequence[ModalitySpec], expected_vectors: Mapping[str, 
 
 def load_model(path: str | Path, expected_vectors: Mapping[str, int] | None = None,
                expected_sparse: Sequence[str] | None = None,
-               device: str | torch.device | None = None) -> tuple[HierarchicalClassifier, dict[str, Any]]:
-    """Rebuild the module from the sidecar and load its safetensors weights; refuse mismatched vectors by name."""
+               device: str | torch.device | None = None) -> tuple[ClassifierModel, dict[str, Any]]:
+    """Rebuild the module (a classifier or an ensemble) from the sidecar and load its safetensors weights; refuse mismatched vectors by name."""
     weights, _ = _files(path)
     meta = read_sidecar(path)
     specs = [ModalitySpec.from_dict(d) for d in meta["modalities"]]
     check_vectors(specs, expected_vectors, expected_sparse)
-    model = HierarchicalClassifier.from_config(
-        {"modalities": meta["modalities"], "taxonomy": meta["taxonomy"], "fusion": meta["fusion"], **meta["hparams"]})
+    shared = {"modalities": meta["modalities"], "taxonomy": meta["taxonomy"]}
+    if meta.get("members"):
+        model: ClassifierModel = EnsembleClassifier([
+            HierarchicalClassifier.from_config({**shared, "fusion": m["fusion"], **m["hparams"]}) for m in meta["members"]])
+    else:
+        model = HierarchicalClassifier.from_config({**shared, "fusion": meta["fusion"], **meta["hparams"]})
     dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.load_state_dict(load_file(str(weights), device=str(dev)), strict=True)
     return model.to(dev).eval(), meta

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .hierarchy import HierarchicalClassifier
+from .ensemble import ClassifierModel
 from .inputs import ModalityInputs
 
 
@@ -31,7 +31,7 @@ def default_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def check_inputs(model: HierarchicalClassifier, inputs: ModalityInputs) -> ModalityInputs:
+def check_inputs(model: ClassifierModel, inputs: ModalityInputs) -> ModalityInputs:
     """The inputs the model needs, refusing missing modalities or wrong dimensions with their names."""
     have = {s.name: s for s in inputs.specs()}
     problems = []
@@ -47,7 +47,7 @@ def check_inputs(model: HierarchicalClassifier, inputs: ModalityInputs) -> Modal
 
 
 @torch.no_grad()
-def predict_indices(model: HierarchicalClassifier, inputs: ModalityInputs, decode: str = "greedy",
+def predict_indices(model: ClassifierModel, inputs: ModalityInputs, decode: str = "greedy",
                     batch_size: int = 1024, device: str | torch.device | None = None):
     """Decoded class indices [N, L], level confidences [N, L] and path confidences [N] as numpy arrays."""
     dev = next(model.parameters()).device if device is None else torch.device(device)
@@ -66,7 +66,7 @@ def predict_indices(model: HierarchicalClassifier, inputs: ModalityInputs, decod
     return torch.cat(idx).numpy(), torch.cat(lconf).numpy(), torch.cat(pconf).numpy()
 
 
-def predict(model: HierarchicalClassifier, inputs: ModalityInputs, decode: str = "greedy", batch_size: int = 1024,
+def predict(model: ClassifierModel, inputs: ModalityInputs, decode: str = "greedy", batch_size: int = 1024,
             device: str | torch.device | None = None) -> Predictions:
     """Predict a valid label path per product ('greedy' masked level-by-level, or 'path' = best whole path)."""
     indices, level_conf, path_conf = predict_indices(model, inputs, decode, batch_size, device)
