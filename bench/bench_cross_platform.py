@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hiercat.evaluate import Row, cross_platform, knn_row  # noqa: E402
-from hiercat.experiment import Split, label_paths, load_training_data  # noqa: E402
+from hiercat.experiment import Split, label_paths, load_training_data, token_dropout_members  # noqa: E402
 from hiercat.store import open_store  # noqa: E402
 
 
@@ -36,13 +36,15 @@ def main() -> None:
     ap.add_argument("--fusions", default="early,late,attention")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--knn-vector", default="minilm_title", help="also the kNN row on the within-shop split ('' = skip)")
-    ap.add_argument("--token-dropout", type=float, default=None, help="share of lexical n-grams dropped in training")
+    ap.add_argument("--token-dropout", default=None,
+                    help="share of lexical n-grams dropped in training; several, comma-separated, average one model each")
     args = ap.parse_args()
     with open_store(args.store) as store:
         products = load_training_data(store)
         levels = max(len(p) for p in label_paths(products, args.labels))
+        members = token_dropout_members(args.token_dropout)
+        extra = {"members": members} if members else {}
         for fusion in args.fusions.split(","):
-            extra = {} if args.token_dropout is None else {"token_dropout": args.token_dropout}
             for r in cross_platform(products, args.train, args.test, args.labels, 0, fusions=(fusion,),
                                     epochs=args.epochs, **extra):
                 print(markdown_row(r, levels, f"{100 * r.metrics['validity']:.1f} % valid, label coverage "
