@@ -44,6 +44,11 @@ class Classifier:
                 threshold = float(text_meta.get("cascade_threshold", 0.9))
         return cls(model, sidecar, text_model, threshold)
 
+    @property
+    def decode(self) -> str:
+        """The decoding the model was trained and scored with (`hiercat train --decode`)."""
+        return str(self.sidecar.get("decode") or "greedy")
+
     def predict(self, inputs: ModalityInputs, decode: str = "greedy",
                 stage1: Predictions | None = None) -> tuple[Predictions, list[str], CascadeResult | None]:
         """Predictions, the deciding stage per item, and the cascade details when a text stage is set.

@@ -245,6 +245,8 @@ def train(
                    "classes]. Several, comma-separated (e.g. 0.1,0.4), train one model each and average them."),
     refit: bool = typer.Option(False, help="After early stopping, retrain on train + validation for the epochs found "
                                            "(the test split stays unseen)."),
+    decode: str = typer.Option("greedy", help="Decoding for the test metrics and, by default, for classify: greedy "
+                                              "(level by level) or path (best whole valid path)."),
     store: Optional[Path] = StoreOpt,
     qdrant_url: Optional[str] = UrlOpt,
     collection: str = CollectionOpt,
@@ -256,13 +258,15 @@ def train(
         members = token_dropout_members(token_dropout)
     except ValueError as exc:
         fail(str(exc))
+    _check_decode(decode)
     vs = open_store_from_cli(store, qdrant_url, collection)
     try:
         plats = [p.strip() for p in platforms.split(",")] if platforms else None
         target = out or default_model_dir(store, qdrant_url)
         try:
             result = train_on_store(vs, target, fusion=fusion, modalities=modalities, platforms=plats,
-                                    labels=labels, seed=seed, epochs=epochs, members=members, refit=refit)
+                                    labels=labels, seed=seed, epochs=epochs, members=members, refit=refit,
+                                    decode=decode)
         except (KeyError, ValueError) as exc:
             fail(str(exc).strip("'\""))
         what = f"{len(members)}-model ensemble, " if members and len(members) > 1 else ""
@@ -274,6 +278,14 @@ def train(
             _train_text_stage(vs, target.parent / "text", plats, labels, seed, epochs, target_escalation)
     finally:
         vs.close()
+
+
+def _check_decode(decode: str) -> None:
+    """Refuse an unknown --decode before any work is done."""
+    from .model.decode import DECODERS
+
+    if decode not in DECODERS:
+        fail(f"--decode must be one of {', '.join(DECODERS)}, got {decode!r}")
 
 
 def _train_text_stage(vs, target: Path, plats, labels: str, seed: int, epochs: int, share: float) -> None:
@@ -310,6 +322,7 @@ def classify(
     explain: bool = typer.Option(False, "--explain", help="Attach the k nearest stored products to every prediction."),
     knn_threshold: float = typer.Option(0.5, help="Below this model confidence the kNN vote decides if it is more confident."),
     k: int = typer.Option(10, "-k", help="Neighbours for the kNN vote and explanations."),
+    decode: Optional[str] = typer.Option(None, help="greedy or path (best whole valid path) [default: the model's, set by `train --decode`]."),
     mapping: Optional[Path] = typer.Option(None, help="Map a category column to the target taxonomy to score the predictions."),
     column: List[str] = typer.Option([], "--column", help="Rename a column: FILE_COLUMN=hiercat_column (repeatable)."),
     platform: Optional[str] = typer.Option(None, help="Platform name for all rows."),
@@ -325,6 +338,8 @@ def classify(
     from .metrics import evaluate_paths
     from .model import ModelMismatchError
 
+    if decode is not None:
+        _check_decode(decode)
     vs = open_store_from_cli(store, qdrant_url, collection)
     try:
         mdir = model or default_model_dir(store, qdrant_url)
@@ -345,9 +360,9 @@ def classify(
             console.print(f"[yellow]{len(rejects)} rows cannot be classified[/]: "
                           + "; ".join(f"row {r}: {why}" for r, why in zip(rejects["row"][:5], rejects["reason"][:5])))
         with console.status(f"embedding {len(rows)} products"):
-            emb = embed_for(rows, preset, clf)
+            emb = embed_for(rows, preset, clf, decode=decode or clf.decode)
         table = classify_rows(rows, emb.inputs, clf, vs, explain=explain, knn_k=k, knn_threshold=knn_threshold,
-                              stage1=emb.stage1)
+                              decode=decode or clf.decode, stage1=emb.stage1)
         table["note"] = emb.notes
         output.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(output, index=False)

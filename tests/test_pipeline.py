@@ -55,14 +55,14 @@ def test_train_token_dropout_list_saves_a_refit_ensemble_that_classifies(store: 
                                                                         tmp_path: Path) -> None:
     clf = tmp_path / "ens"
     res = runner.invoke(app, ["train", "--store", str(store), "--epochs", "3", "--fusion", "early",
-                              "--token-dropout", "0.1,0.4", "--refit", "--out", str(clf)])
+                              "--token-dropout", "0.1,0.4", "--refit", "--decode", "path", "--out", str(clf)])
     assert res.exit_code == 0, res.output
     said = " ".join(res.output.split())  # rich wraps long lines at the runner's 80 columns
     assert "2-model ensemble" in said and "refit on train + validation" in said
     meta = json.loads((clf / "model.json").read_text())
     assert [m["hparams"]["token_dropout"] for m in meta["members"]] == [0.1, 0.4]
     assert [h["refit"] for h in meta["history"]["members"]] == [True, True]
-    assert meta["metrics"]["validity"] == 1.0
+    assert meta["metrics"]["validity"] == 1.0 and meta["decode"] == "path"
     rows = pd.read_csv(demo_dir / "myntra" / "products.csv", dtype=str, keep_default_na=False).iloc[1000:1020]
     rows["image"] = [str((demo_dir / "myntra" / p).resolve()) for p in rows["image"]]
     rows.drop(columns=["category"]).to_csv(tmp_path / "new.csv", index=False)
@@ -72,10 +72,13 @@ def test_train_token_dropout_list_saves_a_refit_ensemble_that_classifies(store: 
     assert len(pd.read_csv(tmp_path / "pred.csv")) == 20
 
 
-def test_train_refuses_a_bad_token_dropout_list(store: Path) -> None:
+def test_train_refuses_a_bad_token_dropout_list_or_decode(store: Path) -> None:
     res = runner.invoke(app, ["train", "--store", str(store), "--token-dropout", "0.1,high"])
     assert res.exit_code == 1
     assert "--token-dropout takes numbers in [0, 1) joined by commas, got '0.1,high'" in res.output
+    res = runner.invoke(app, ["train", "--store", str(store), "--decode", "beam"])
+    assert res.exit_code == 1
+    assert "--decode must be one of greedy, path, got 'beam'" in res.output
 
 
 def test_classify_explains_and_every_path_is_valid(trained: Path, store: Path, demo_dir: Path, tmp_path: Path) -> None:
