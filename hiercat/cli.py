@@ -390,17 +390,24 @@ def evaluate(
     epochs: int = typer.Option(60, help="At most this many epochs per configuration."),
     seed: int = typer.Option(0, help="Seed of the split and of training."),
     cascade_targets: str = typer.Option("0.1,0.3", help="Escalation shares to report for the cascade."),
+    token_dropout: Optional[str] = typer.Option(None, help="As in `hiercat train`: one value, or several to average one model each, in every configuration."),
+    refit: bool = typer.Option(False, help="As in `hiercat train`: refit every configuration on train + validation."),
     store: Optional[Path] = StoreOpt,
     qdrant_url: Optional[str] = UrlOpt,
     collection: str = CollectionOpt,
 ) -> None:
     """Table-II grid (unimodal rows, early/late/attention fusion, kNN), cascade and cross-platform tables, with plots."""
     from .evaluate import Row, cascade_rows, cross_platform, knn_row, run_grid
-    from .experiment import label_paths, load_training_data
+    from .experiment import label_paths, load_training_data, token_dropout_members
     from .model import predict
     from .model.inputs import inputs_from_stored
     from .report import plot_confusion, plot_level_f1, write_report
 
+    try:
+        members = token_dropout_members(token_dropout)
+    except ValueError as exc:
+        fail(str(exc))
+    training = {"members": members, "refit": refit}
     vs = open_store_from_cli(store, qdrant_url, collection)
     try:
         plats = [p.strip() for p in platforms.split(",")] if platforms else None
@@ -414,7 +421,7 @@ def evaluate(
                           f"L{levels} macro-F1 {100 * row.metrics.get(f'l{levels}_macro_f1', float('nan')):.2f}  "
                           f"valid {100 * row.metrics.get('validity', float('nan')):.1f} %  ({row.fit_seconds:.0f} s)")
 
-        rows, split = run_grid(products, labels, seed, epochs, on_row=show)
+        rows, split = run_grid(products, labels, seed, epochs, on_row=show, **training)
         meta = vs.get_meta()
         title_vec = next((n for n in (meta.get("preset") or {}).get("vectors", {}) if n.endswith("_title")), None)
         if title_vec:
@@ -436,7 +443,7 @@ def evaluate(
             xrows = []
             for pair in cross.split(","):
                 a, b = pair.split(":")
-                xrows += cross_platform(products, a.strip(), b.strip(), labels, seed, epochs=epochs)
+                xrows += cross_platform(products, a.strip(), b.strip(), labels, seed, epochs=epochs, **training)
                 for r in xrows[-3:]:
                     show(r)
             sections.append(("Cross-platform results (Table III shape)",

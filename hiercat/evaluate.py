@@ -58,7 +58,7 @@ def run_grid(products: StoredProducts, labels: str = "path", seed: int = 0, epoc
         r = fit_and_score(inputs, paths, split.train, split.val, split.test, fusion=fusion, modalities=mods,
                           seed=seed, epochs=epochs, **train_kwargs)
         row = Row(name, list(mods), fusion, r.metrics, r.fit_seconds, r.predict_seconds,
-                  {"best_epoch": r.history.get("best_epoch"), "model": r.model})
+                  {"best_epoch": r.best_epochs, "model": r.model})
         out.append(row)
         if on_row:
             on_row(row)

@@ -132,3 +132,13 @@ def test_evaluate_writes_report(store: Path, tmp_path: Path) -> None:
                 "all, attention fusion", "kNN vote", "cascade, escalate 10%"):
         assert row in md
     assert (out / "report.html").exists() and (out / "level_f1.png").exists() and (out / "confusion.png").exists()
+
+
+def test_evaluate_trains_every_configuration_as_a_refit_ensemble(store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    res = runner.invoke(app, ["evaluate", "--store", str(store), "--out", str(out), "--epochs", "1",
+                              "--token-dropout", "0.1,0.4", "--refit"])
+    assert res.exit_code == 0, res.output
+    md = (out / "report.md").read_text()
+    assert "all, early fusion" in md and "cascade, escalate 10%" in md
+    assert "100.0" in md.split("all, early fusion")[1].splitlines()[0]  # valid paths under the averaged model

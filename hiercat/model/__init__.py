@@ -10,8 +10,9 @@ from .predict import Predictions, predict
 from .train import TrainHistory, stratified_split, train_classifier
 
 __all__ = [
-    "AttentionFusion", "CSRArrays", "ClassifierModel", "Decoded", "EarlyFusion", "EnsembleClassifier", "FUSIONS", "HierarchicalClassifier", "LateFusion",
-    "ModalityBatch", "ModalityInputs", "ModalitySpec", "ModelMismatchError", "Predictions", "SparseBag",
-    "TrainHistory", "build_fusion", "greedy_decode", "inputs_from_stored", "load_model", "path_decode",
-    "path_index_matrix", "predict", "read_sidecar", "save_model", "stratified_split", "train_classifier",
+    "AttentionFusion", "CSRArrays", "ClassifierModel", "Decoded", "EarlyFusion", "EnsembleClassifier", "FUSIONS",
+    "HierarchicalClassifier", "LateFusion", "ModalityBatch", "ModalityInputs", "ModalitySpec", "ModelMismatchError",
+    "Predictions", "SparseBag", "TrainHistory", "build_fusion", "greedy_decode", "inputs_from_stored", "load_model",
+    "path_decode", "path_index_matrix", "predict", "read_sidecar", "save_model", "stratified_split",
+    "train_classifier",
 ]
