@@ -595,6 +595,13 @@ def demo(
 
 
 def _run_step(command, *args, **kwargs) -> None:
+    """Call a command function directly, with its CLI defaults for every option not given (not typer's OptionInfo)."""
+    import inspect
+
+    params = list(inspect.signature(command).parameters.values())[len(args):]
+    for p in params:
+        if p.name not in kwargs and isinstance(p.default, (typer.models.OptionInfo, typer.models.ArgumentInfo)):
+            kwargs[p.name] = p.default.default
     try:
         command(*args, **kwargs)
     except typer.Exit as exc:

@@ -142,3 +142,18 @@ def test_evaluate_trains_every_configuration_as_a_refit_ensemble(store: Path, tm
     md = (out / "report.md").read_text()
     assert "all, early fusion" in md and "cascade, escalate 10%" in md
     assert "100.0" in md.split("all, early fusion")[1].splitlines()[0]  # valid paths under the averaged model
+
+
+def test_demo_steps_get_the_cli_defaults_of_options_they_do_not_pass() -> None:
+    # `hiercat demo` calls the command functions directly: a new option must not arrive as typer's OptionInfo.
+    import typer
+
+    from hiercat.cli import _run_step
+
+    seen = {}
+
+    def command(path: str, decode: str = typer.Option("greedy"), epochs: int = typer.Option(30)) -> None:
+        seen.update(path=path, decode=decode, epochs=epochs)
+
+    _run_step(command, "x.csv", epochs=2)
+    assert seen == {"path": "x.csv", "decode": "greedy", "epochs": 2}
