@@ -49,12 +49,14 @@ class Classifier:
         """The decoding the model was trained and scored with (`hiercat train --decode`)."""
         return str(self.sidecar.get("decode") or "greedy")
 
-    def predict(self, inputs: ModalityInputs, decode: str = "greedy",
+    def predict(self, inputs: ModalityInputs, decode: str | None = None,
                 stage1: Predictions | None = None) -> tuple[Predictions, list[str], CascadeResult | None]:
         """Predictions, the deciding stage per item, and the cascade details when a text stage is set.
 
-        `stage1`: the text stage's predictions if already made (see `embed_for`), so they are not made twice.
+        `decode`: greedy or path; None = the model's own (`decode`). `stage1`: the text stage's predictions if
+        already made (see `embed_for`), so they are not made twice.
         """
+        decode = decode or self.decode
         if self.text_model is None:
             pred = predict(self.model, inputs, decode=decode)
             return pred, ["model"] * len(pred), None
@@ -111,7 +113,7 @@ class Embedded:
 
 
 def embed_for(rows: pd.DataFrame, preset: Any, classifier: "Classifier", batch_size: int = 256,
-              decode: str = "greedy") -> Embedded:
+              decode: str | None = None) -> Embedded:
     """Embed what the classifier needs: with a text stage, images only of the items that stage escalates.
 
     Image decoding and the image encoder are most of the cost of a product; a cascade that embedded
@@ -126,7 +128,7 @@ def embed_for(rows: pd.DataFrame, preset: Any, classifier: "Classifier", batch_s
         return Embedded(inputs, notes, {"embed": time.perf_counter() - t0}, len(rows) if has_images else 0)
     inputs, notes = embed_rows(rows, preset, batch_size, with_images=False)
     t1 = time.perf_counter()
-    first = predict(classifier.text_model, inputs, decode=decode)
+    first = predict(classifier.text_model, inputs, decode=decode or classifier.decode)
     escalate = np.flatnonzero(first.path_conf < float(classifier.threshold or 0.0))
     t2 = time.perf_counter()
     embed_images_into(inputs, notes, rows, escalate, preset, batch_size)
@@ -148,7 +150,7 @@ def classify_rows(
     explain: bool = False,
     knn_k: int = 10,
     knn_threshold: float = 0.5,
-    decode: str = "greedy",
+    decode: str | None = None,
     stage1: Predictions | None = None,
 ) -> pd.DataFrame:
     """Predictions table: path, per-level confidence, deciding source, and kNN neighbours when asked or needed.

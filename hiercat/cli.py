@@ -252,12 +252,9 @@ def train(
     collection: str = CollectionOpt,
 ) -> None:
     """Train the masked hierarchical classifier on the stored vectors and save it (safetensors + JSON sidecar)."""
-    from .experiment import token_dropout_members, train_on_store
+    from .experiment import train_on_store
 
-    try:
-        members = token_dropout_members(token_dropout)
-    except ValueError as exc:
-        fail(str(exc))
+    members = _members(token_dropout)
     _check_decode(decode)
     vs = open_store_from_cli(store, qdrant_url, collection)
     try:
@@ -278,6 +275,16 @@ def train(
             _train_text_stage(vs, target.parent / "text", plats, labels, seed, epochs, target_escalation)
     finally:
         vs.close()
+
+
+def _members(token_dropout: Optional[str]) -> Optional[list[dict[str, float]]]:
+    """`--token-dropout` as ensemble members (train, evaluate), refusing a bad list before any work."""
+    from .experiment import token_dropout_members
+
+    try:
+        return token_dropout_members(token_dropout)
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def _check_decode(decode: str) -> None:
@@ -360,9 +367,9 @@ def classify(
             console.print(f"[yellow]{len(rejects)} rows cannot be classified[/]: "
                           + "; ".join(f"row {r}: {why}" for r, why in zip(rejects["row"][:5], rejects["reason"][:5])))
         with console.status(f"embedding {len(rows)} products"):
-            emb = embed_for(rows, preset, clf, decode=decode or clf.decode)
+            emb = embed_for(rows, preset, clf, decode=decode)
         table = classify_rows(rows, emb.inputs, clf, vs, explain=explain, knn_k=k, knn_threshold=knn_threshold,
-                              decode=decode or clf.decode, stage1=emb.stage1)
+                              decode=decode, stage1=emb.stage1)
         table["note"] = emb.notes
         output.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(output, index=False)
@@ -398,16 +405,12 @@ def evaluate(
 ) -> None:
     """Table-II grid (unimodal rows, early/late/attention fusion, kNN), cascade and cross-platform tables, with plots."""
     from .evaluate import Row, cascade_rows, cross_platform, knn_row, run_grid
-    from .experiment import label_paths, load_training_data, token_dropout_members
+    from .experiment import label_paths, load_training_data
     from .model import predict
     from .model.inputs import inputs_from_stored
     from .report import plot_confusion, plot_level_f1, write_report
 
-    try:
-        members = token_dropout_members(token_dropout)
-    except ValueError as exc:
-        fail(str(exc))
-    training = {"members": members, "refit": refit}
+    training = {"members": _members(token_dropout), "refit": refit}
     vs = open_store_from_cli(store, qdrant_url, collection)
     try:
         plats = [p.strip() for p in platforms.split(",")] if platforms else None

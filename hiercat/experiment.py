@@ -123,19 +123,21 @@ def fit_and_score(
     refit: retrain each member on train + val for the epochs and learning-rate schedule early
     stopping found, as the peers in bench/ are fit; the test rows stay unseen either way.
     """
-    tax = Taxonomy.from_paths([paths[i] for i in np.concatenate([train, val])])
     t0 = time.perf_counter()
+    train_in, train_paths = inputs.take(train), [paths[i] for i in train]
+    val_pair = (inputs.take(val), [paths[i] for i in val])
+    both = np.concatenate([train, val])
+    both_in, both_paths = (inputs.take(both), [paths[i] for i in both]) if refit else (None, None)
+    tax = Taxonomy.from_paths([paths[i] for i in both])
     models, histories = [], []
     for extra in members or [{}]:
         kwargs = {**train_kwargs, **extra}
-        model, history = train_classifier(
-            inputs.take(train), [paths[i] for i in train], tax, fusion=fusion, modalities=modalities,
-            val=(inputs.take(val), [paths[i] for i in val]), seed=seed, progress=progress, **kwargs)
+        model, history = train_classifier(train_in, train_paths, tax, fusion=fusion, modalities=modalities,
+                                          val=val_pair, seed=seed, progress=progress, **kwargs)
         if refit:
-            both = np.concatenate([train, val])
             kwargs.update(epochs=history.best_epoch, val_fraction=0.0, lr_scales=history.lr_scales())
-            model, _ = train_classifier(inputs.take(both), [paths[i] for i in both], model.taxonomy, fusion=fusion,
-                                        modalities=modalities, seed=seed, progress=progress, **kwargs)
+            model, _ = train_classifier(both_in, both_paths, model.taxonomy, fusion=fusion, modalities=modalities,
+                                        seed=seed, progress=progress, **kwargs)
         models.append(model)
         histories.append({**history.to_dict(), "refit": refit, **extra})
     fit_s = time.perf_counter() - t0

@@ -50,16 +50,6 @@ class EnsembleClassifier(nn.Module):
         """Number of taxonomy levels."""
         return self.members[0].levels
 
-    @property
-    def n_classes(self) -> list[int]:
-        """Classes per level."""
-        return self.members[0].n_classes
-
-    @property
-    def masks(self) -> list[torch.Tensor]:
-        """Per-level child masks, as in HierarchicalClassifier."""
-        return self.members[0].masks
-
     def config(self) -> dict[str, Any]:
         """Every member's config (JSON-ready)."""
         return {"members": [m.config() for m in self.members]}
