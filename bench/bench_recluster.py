@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from hiercat.catalog import CatalogOptions, read_table, validate  # noqa: E402
 from hiercat.ingest import product_payload  # noqa: E402
 from hiercat.mapping import CategoryMapping  # noqa: E402
+from hiercat.recluster.features import DEFAULT_SPEC  # noqa: E402
 from hiercat.recluster.memstore import MemoryStore  # noqa: E402
 from hiercat.store.base import PointData, point_id  # noqa: E402
 from hiercat.taxonomy import Taxonomy, split_path  # noqa: E402
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--store", help="an ingested hiercat store folder (default: cached in-memory shoes)")
     ap.add_argument("--out", default="/tmp/hiercat_recluster_bench", help="report folder(s)")
     ap.add_argument("--k", default="8,3", help="clusters per level, e.g. 8,3; 'auto' = silhouette")
-    ap.add_argument("--vectors", default=None, help="bench: one spec [fused]; grid: comma list [image,title,terms,words,fused]")
+    ap.add_argument("--vectors", default=None, help="bench: one spec [shared]; grid: comma list [image,title,terms,words,fused,shared]")
     ap.add_argument("--method", default=None, help="bench: one method [agglomerative]; grid: comma list [both]")
     ap.add_argument("--no-tracemalloc", action="store_true", help="bench: time without tracemalloc (it slows numba)")
     ap.add_argument("--global-umap", action="store_true", help="level 2 on the category's UMAP instead of one per group")
@@ -255,9 +256,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.ceiling:
         print(json.dumps(supervised_ceiling(store)))
         return
-    print(f"{store.count()} shoes; {images}; k={k or 'auto'}", flush=True)
+    print(f"{store.count()} products in the store; {images}; k={k or 'auto'}", flush=True)
     if args.grid:
-        vecs = (args.vectors or "image,title,terms,words,fused").split(",")
+        vecs = (args.vectors or "image,title,terms,words,fused,shared").split(",")
         methods = (args.method or "agglomerative,hdbscan").split(",")
         rows = grid(store, encoder, Path(args.out), k, vecs, methods, args.image_weights)
         print(f"\n| vectors | method | clusters L1 / L2 | purity L1 | purity L2 | L1 vs native sub-category | s |")
@@ -266,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"| {r['vectors']} | {r['method']} | {r['k1']} / {r['k2']} | {100 * r['purity_l1']:.1f} % | "
                   f"{100 * r['purity_l2']:.1f} % | {100 * r['purity_l1_sub']:.1f} % | {r['seconds']:.0f} |")
         return
-    args.vectors, args.method = args.vectors or "fused", args.method or "agglomerative"
+    args.vectors, args.method = args.vectors or DEFAULT_SPEC, args.method or "agglomerative"
     report, m = measure(store, encoder, Path(args.out), trace=not args.no_tracemalloc, vectors=args.vectors,
                         method=args.method, n_clusters=k, reference="native_category", local_umap=not args.global_umap,
                         image_weights=args.image_weights)

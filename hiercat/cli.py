@@ -517,7 +517,9 @@ def train_image_encoder(
 def recluster(
     category: str = typer.Argument(..., help="Category name or full path, e.g. Shoes."),
     method: str = typer.Option("agglomerative", help="agglomerative (cascade) or hdbscan."),
-    vectors: str = typer.Option("fused", help="Which vectors to cluster: image, words, terms, title, brand, fused (image + words)."),
+    vectors: str = typer.Option(
+        "shared", help="Which vectors to cluster: shared (image-title CCA subspace), fused (image + words), "
+                       "image, words, terms, title, brand."),
     reference: Optional[str] = typer.Option(None, help="Payload column to measure purity against, e.g. native_category."),
     out: Optional[Path] = typer.Option(None, help="Report folder [default: ./recluster-<category>]."),
     apply: Optional[Path] = typer.Option(None, "--apply", help="Adopt an (edited) proposal.json instead of clustering."),

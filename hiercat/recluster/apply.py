@@ -13,7 +13,7 @@ import numpy as np
 from ..encoders.base import TextEncoder, l2_normalize
 from ..store.base import VectorStore
 from ..taxonomy import Taxonomy, join_path, split_path
-from .features import build_features, fused_weights, needed_roles, role_vectors, store_text_encoder, usable_rows
+from .features import DEFAULT_SPEC, build_features, fused_weights, needed_roles, role_vectors, spec_for_size, store_text_encoder, usable_rows
 from .proposal import Proposal, ProposalError
 from .select import category_filter, select_category, store_taxonomy
 
@@ -121,7 +121,7 @@ def assign_to_nearest(
     cat = sel.category
     history = recategorized(store, cat)
     last = history[-1] if history else {}
-    spec = vectors or last.get("vectors", "fused")
+    spec = vectors or last.get("vectors", DEFAULT_SPEC)
     w = fused_weights(weights if weights is not None else last.get("weights"))
     kept = set(exclude) | {pid for r in history for pid in r.get("kept_at_category", [])}
     if len(sel) == 0:
@@ -130,7 +130,7 @@ def assign_to_nearest(
         text_encoder = store_text_encoder(store)
     vecs, spec, w = role_vectors(sel, spec, w, text_encoder, [])
     usable = usable_rows(vecs, spec, w)
-    X = build_features(vecs, spec, w)
+    X = build_features(vecs, spec_for_size(spec, int(usable.sum()), []), w)
     paths = [tuple(split_path(p)) for p in sel.column("path")]
     depth = len(cat)
     todo = [i for i, p in enumerate(paths) if p == cat and sel.ids[i] not in kept and usable[i]]
@@ -215,7 +215,7 @@ def apply_proposal(
         "category": join_path(cat),
         "applied_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "proposal_created": prop.created,
-        "vectors": prop.params.get("vectors", "fused"),
+        "vectors": prop.params.get("vectors", DEFAULT_SPEC),
         "weights": prop.params.get("weights"),
         "method": prop.params.get("method"),
         "clusters": [{"id": c.id, "name": c.name, "path": join_path(cat + prop.node(c.id)[0]), "size": c.size,

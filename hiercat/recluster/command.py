@@ -12,7 +12,7 @@ from ..store.base import VectorStore
 from ..taxonomy import join_path
 from .apply import ApplyResult, apply_proposal
 from .cluster import METHODS
-from .features import SPECS
+from .features import DEFAULT_SPEC, SPECS
 from .pipeline import recluster
 from .proposal import Proposal, ProposalError
 from .report import Report
@@ -85,7 +85,7 @@ def recluster_command(
     category: str,
     out: Path | None = None,
     method: str = "agglomerative",
-    vectors: str = "fused",
+    vectors: str = DEFAULT_SPEC,
     reference: str | None = None,
     platform: str | None = None,
     levels: int = 2,

@@ -14,7 +14,7 @@ from ..encoders.base import TextEncoder
 from ..store.base import VectorStore
 from ..taxonomy import join_path
 from .cluster import METHODS, UmapParams, cascade, umap_embed
-from .features import build_features, fused_weights, needed_roles, role_vectors, store_text_encoder, usable_rows, vector_roles
+from .features import DEFAULT_SPEC, build_features, fused_weights, needed_roles, role_vectors, spec_for_size, store_text_encoder, usable_rows, vector_roles
 from .figures import montage, sample_indices, scatter
 from .image_filter import filter_images
 from .naming import name_tree
@@ -91,7 +91,7 @@ def recluster(
     store: VectorStore,
     category: str,
     out_dir: str | Path,
-    vectors: str = "fused",
+    vectors: str = DEFAULT_SPEC,
     method: str = "agglomerative",
     levels: int = 2,
     n_clusters: Sequence[int | None] | None = None,
@@ -162,6 +162,7 @@ def recluster(
     if len(chosen) < 2:
         raise CategoryError(f"only {len(chosen)} products of {cat!r} can be clustered with vectors {spec!r}")
     part = sel.take(chosen)
+    spec = spec_for_size(spec, len(chosen), notes)
     X = build_features({k: v[chosen] for k, v in vecs.items()}, spec, w)
 
     t = time.perf_counter()
