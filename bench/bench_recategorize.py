@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hiercat.experiment import Split, fit_and_score, label_paths, load_training_data  # noqa: E402
+from hiercat.recluster.features import DEFAULT_SPEC  # noqa: E402
 from hiercat.model import inputs_from_stored, predict  # noqa: E402
 from hiercat.recluster.apply import apply_proposal  # noqa: E402
 from hiercat.recluster.command import recluster_command  # noqa: E402
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--store", required=True, help="An ingested store of Myntra + H&M (left untouched).")
     ap.add_argument("--work", default="runs/recat", help="Where the copy, the report and the proposal go.")
     ap.add_argument("--k", default="8", help="Clusters at level 1 (one level).")
-    ap.add_argument("--vectors", default="fused")
+    ap.add_argument("--vectors", default=DEFAULT_SPEC)
     ap.add_argument("--fusion", default="late")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
