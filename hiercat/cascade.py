@@ -55,13 +55,16 @@ class CascadeResult:
 
 
 def cascade_predict(text_model: ClassifierModel, full_model: ClassifierModel, inputs: ModalityInputs,
-                    threshold: float, decode: str = "greedy", stage1: Predictions | None = None) -> CascadeResult:
+                    threshold: float, decode: str = "greedy", stage1: Predictions | None = None,
+                    text_decode: str | None = None) -> CascadeResult:
     """Stage 1 on every item; stage 2 only on items whose stage-1 path confidence is below the threshold.
 
+    `decode` is the multimodal stage's; `text_decode` the text stage's (None: the same). The threshold
+    compares stage-1 path confidences, so stage 1 must decode as it did when the threshold was chosen.
     `stage1`: the text model's predictions when the caller already made them (to pick which images to embed).
     """
     t0 = time.perf_counter()
-    first = stage1 if stage1 is not None else predict(text_model, inputs, decode=decode)
+    first = stage1 if stage1 is not None else predict(text_model, inputs, decode=text_decode or decode)
     t1 = time.perf_counter()
     escalated = first.path_conf < threshold
     rows = np.flatnonzero(escalated)

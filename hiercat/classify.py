@@ -29,6 +29,7 @@ class Classifier:
     sidecar: dict[str, Any]
     text_model: ClassifierModel | None = None
     threshold: float | None = None
+    text_decode: str = "greedy"  # how the text stage decoded when its threshold was chosen
 
     @classmethod
     def load(cls, store: VectorStore, model_path: str | Path, text_model_path: str | Path | None = None,
@@ -37,12 +38,13 @@ class Classifier:
         preset = store.get_meta().get("preset") or {}
         vectors, sparse = preset.get("vectors"), preset.get("sparse")
         model, sidecar = load_model(model_path, vectors, sparse)
-        text_model = None
+        text_model, text_decode = None, "greedy"
         if text_model_path is not None:
             text_model, text_meta = load_model(text_model_path, vectors, sparse)
             if threshold is None:
                 threshold = float(text_meta.get("cascade_threshold", 0.9))
-        return cls(model, sidecar, text_model, threshold)
+            text_decode = str(text_meta.get("decode") or "greedy")
+        return cls(model, sidecar, text_model, threshold, text_decode)
 
     @property
     def decode(self) -> str:
@@ -53,14 +55,16 @@ class Classifier:
                 stage1: Predictions | None = None) -> tuple[Predictions, list[str], CascadeResult | None]:
         """Predictions, the deciding stage per item, and the cascade details when a text stage is set.
 
-        `decode`: greedy or path; None = the model's own (`decode`). `stage1`: the text stage's predictions if
-        already made (see `embed_for`), so they are not made twice.
+        `decode`: greedy or path; None = the model's own (`decode`); it applies to the model, while a text
+        stage always decodes as its threshold was chosen (`text_decode`). `stage1`: the text stage's
+        predictions if already made (see `embed_for`), so they are not made twice.
         """
         decode = decode or self.decode
         if self.text_model is None:
             pred = predict(self.model, inputs, decode=decode)
             return pred, ["model"] * len(pred), None
-        result = cascade_predict(self.text_model, self.model, inputs, float(self.threshold or 0.0), decode, stage1)
+        result = cascade_predict(self.text_model, self.model, inputs, float(self.threshold or 0.0), decode, stage1,
+                                 self.text_decode)
         return result.predictions, result.source, result
 
 
@@ -112,14 +116,13 @@ class Embedded:
     stage1: Predictions | None = None
 
 
-def embed_for(rows: pd.DataFrame, preset: Any, classifier: "Classifier", batch_size: int = 256,
-              decode: str | None = None) -> Embedded:
+def embed_for(rows: pd.DataFrame, preset: Any, classifier: "Classifier", batch_size: int = 256) -> Embedded:
     """Embed what the classifier needs: with a text stage, images only of the items that stage escalates.
 
     Image decoding and the image encoder are most of the cost of a product; a cascade that embedded
     every image first would save nothing, so confident items never have their image opened. Pass the
-    returned `stage1` on to `classify_rows` with the same `decode`, so the cascade escalates exactly
-    the items whose images were embedded.
+    returned `stage1` on to `classify_rows`, so the cascade escalates exactly the items whose images
+    were embedded.
     """
     t0 = time.perf_counter()
     has_images = preset.image_vector is not None
@@ -128,7 +131,7 @@ def embed_for(rows: pd.DataFrame, preset: Any, classifier: "Classifier", batch_s
         return Embedded(inputs, notes, {"embed": time.perf_counter() - t0}, len(rows) if has_images else 0)
     inputs, notes = embed_rows(rows, preset, batch_size, with_images=False)
     t1 = time.perf_counter()
-    first = predict(classifier.text_model, inputs, decode=decode or classifier.decode)
+    first = predict(classifier.text_model, inputs, decode=classifier.text_decode)
     escalate = np.flatnonzero(first.path_conf < float(classifier.threshold or 0.0))
     t2 = time.perf_counter()
     embed_images_into(inputs, notes, rows, escalate, preset, batch_size)

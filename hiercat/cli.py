@@ -315,6 +315,7 @@ def _train_text_stage(vs, target: Path, plats, labels: str, seed: int, epochs: i
     thr = choose_threshold(val.path_conf, ok, target_escalation=share)
     sidecar = read_sidecar(target)
     sidecar["cascade_threshold"] = thr
+    sidecar["decode"] = "greedy"  # the decoding `thr` was chosen with; the cascade's stage 1 keeps it
     (target / "model.json").write_text(json.dumps(sidecar, indent=1), encoding="utf-8")
     console.print(f"text stage saved to [bold]{target}[/]; cascade threshold {thr:.3f} escalates ~{share:.0%}")
 
@@ -329,7 +330,7 @@ def classify(
     explain: bool = typer.Option(False, "--explain", help="Attach the k nearest stored products to every prediction."),
     knn_threshold: float = typer.Option(0.5, help="Below this model confidence the kNN vote decides if it is more confident."),
     k: int = typer.Option(10, "-k", help="Neighbours for the kNN vote and explanations."),
-    decode: Optional[str] = typer.Option(None, help="greedy or path (best whole valid path) [default: the model's, set by `train --decode`]."),
+    decode: Optional[str] = typer.Option(None, help="greedy or path (best whole valid path) [default: the model's, set by `train --decode`]; a cascade's text stage keeps the decoding its threshold was chosen with."),
     mapping: Optional[Path] = typer.Option(None, help="Map a category column to the target taxonomy to score the predictions."),
     column: List[str] = typer.Option([], "--column", help="Rename a column: FILE_COLUMN=hiercat_column (repeatable)."),
     platform: Optional[str] = typer.Option(None, help="Platform name for all rows."),
@@ -367,7 +368,7 @@ def classify(
             console.print(f"[yellow]{len(rejects)} rows cannot be classified[/]: "
                           + "; ".join(f"row {r}: {why}" for r, why in zip(rejects["row"][:5], rejects["reason"][:5])))
         with console.status(f"embedding {len(rows)} products"):
-            emb = embed_for(rows, preset, clf, decode=decode)
+            emb = embed_for(rows, preset, clf)
         table = classify_rows(rows, emb.inputs, clf, vs, explain=explain, knn_k=k, knn_threshold=knn_threshold,
                               decode=decode, stage1=emb.stage1)
         table["note"] = emb.notes

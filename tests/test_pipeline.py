@@ -118,6 +118,28 @@ def test_cascade_escalates_a_share(trained: Path, store: Path, demo_dir: Path, t
     assert (pred["correct"] == "True").mean() > 0.8
 
 
+def test_cascade_text_stage_decodes_as_its_threshold_was_chosen(trained: Path, store: Path) -> None:
+    import numpy as np
+
+    from hiercat.classify import Classifier
+    from hiercat.experiment import load_training_data
+    from hiercat.model import inputs_from_stored, predict
+
+    assert json.loads((trained.parent / "text" / "model.json").read_text())["decode"] == "greedy"
+    with EdgeStore(store) as vs:
+        clf = Classifier.load(vs, trained, trained.parent / "text")
+        inputs = inputs_from_stored(load_training_data(vs)).take(np.arange(300))
+    assert clf.text_decode == "greedy"
+    greedy = predict(clf.text_model, inputs, decode="greedy")
+    # Asking for whole-path decoding changes the multimodal stage only: stage 1 escalates exactly the
+    # items its greedy confidences put below the threshold, so the escalated share stays the one chosen.
+    pred, source, result = clf.predict(inputs, decode="path")
+    np.testing.assert_array_equal(result.escalated, greedy.path_conf < clf.threshold)
+    full_path = predict(clf.model, inputs.take(np.flatnonzero(result.escalated)), decode="path")
+    assert [pred.paths[i] for i in np.flatnonzero(result.escalated)] == full_path.paths
+    assert source.count("multimodal") == int(result.escalated.sum()) > 0
+
+
 def test_model_refuses_other_vectors(trained: Path) -> None:
     with pytest.raises(ModelMismatchError, match="minilm_title"):
         load_model(trained, {"clip_title": 512, "clip_brand": 512, "clip_image": 512}, ["lex_title"])
