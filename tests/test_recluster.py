@@ -463,12 +463,14 @@ def test_shared_vectors_keep_the_signal_both_views_carry() -> None:
     noise = shared_features(rng.normal(size=(n, 96)), rng.normal(size=(n, 64)))
     assert noise.shape == (n, 2)  # nothing shared: one direction kept, not ten
 
-    # A product without an image is placed by its words alone.
+    # A product without an image is placed by its words alone, one without title words by its image.
     image[0] = 0
+    words[1] = 0
     X = shared_features(image, words)
     assert not X[0, :3].any() and X[0, 3:].any()
+    assert X[1, :3].any() and not X[1, 3:].any()
     with pytest.raises(ValueError, match="at least 50 products with both an image and title words, got 40"):
-        shared_features(image[1:41], words[1:41])
+        shared_features(image[2:42], words[2:42])
 
 
 def test_shared_vectors_on_demo_shoes_and_small_selections(built) -> None:

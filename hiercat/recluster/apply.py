@@ -13,7 +13,10 @@ import numpy as np
 from ..encoders.base import TextEncoder, l2_normalize
 from ..store.base import VectorStore
 from ..taxonomy import Taxonomy, join_path, split_path
-from .features import DEFAULT_SPEC, build_features, fused_weights, needed_roles, role_vectors, spec_for_size, store_text_encoder, usable_rows
+from .features import (
+    DEFAULT_SPEC, build_features, fused_weights, needed_roles, role_vectors, spec_for_size,
+    store_text_encoder, usable_rows,
+)
 from .proposal import Proposal, ProposalError
 from .select import category_filter, select_category, store_taxonomy
 

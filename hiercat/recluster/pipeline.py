@@ -14,7 +14,10 @@ from ..encoders.base import TextEncoder
 from ..store.base import VectorStore
 from ..taxonomy import join_path
 from .cluster import METHODS, UmapParams, cascade, umap_embed
-from .features import DEFAULT_SPEC, build_features, fused_weights, needed_roles, role_vectors, spec_for_size, store_text_encoder, usable_rows, vector_roles
+from .features import (
+    DEFAULT_SPEC, build_features, fused_weights, needed_roles, role_vectors, spec_for_size,
+    store_text_encoder, usable_rows, vector_roles,
+)
 from .figures import montage, sample_indices, scatter
 from .image_filter import filter_images
 from .naming import name_tree
