@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hiercat.experiment import Split, fit_and_score, label_paths, load_training_data  # noqa: E402
-from hiercat.recluster.features import DEFAULT_SPEC  # noqa: E402
 from hiercat.model import inputs_from_stored, predict  # noqa: E402
 from hiercat.recluster.apply import apply_proposal  # noqa: E402
 from hiercat.recluster.command import recluster_command  # noqa: E402
+from hiercat.recluster.features import DEFAULT_SPEC  # noqa: E402
 from hiercat.store import EdgeStore  # noqa: E402
 from hiercat.taxonomy import split_path  # noqa: E402
 
