@@ -21,6 +21,11 @@ from .store.base import VectorStore
 from .taxonomy import join_path, split_path
 
 
+def _sidecar_decode(sidecar: dict[str, Any]) -> str:
+    """The decoding a sidecar records (`train --decode`, or what a text stage's threshold was chosen with)."""
+    return str(sidecar.get("decode") or "greedy")
+
+
 @dataclass
 class Classifier:
     """A trained model (optionally with a cheap text-only first stage) bound to the store it was trained on."""
@@ -43,13 +48,13 @@ class Classifier:
             text_model, text_meta = load_model(text_model_path, vectors, sparse)
             if threshold is None:
                 threshold = float(text_meta.get("cascade_threshold", 0.9))
-            text_decode = str(text_meta.get("decode") or "greedy")
+            text_decode = _sidecar_decode(text_meta)
         return cls(model, sidecar, text_model, threshold, text_decode)
 
     @property
     def decode(self) -> str:
         """The decoding the model was trained and scored with (`hiercat train --decode`)."""
-        return str(self.sidecar.get("decode") or "greedy")
+        return _sidecar_decode(self.sidecar)
 
     def predict(self, inputs: ModalityInputs, decode: str | None = None,
                 stage1: Predictions | None = None) -> tuple[Predictions, list[str], CascadeResult | None]:

@@ -65,14 +65,13 @@ def shared_features(image: np.ndarray, words: np.ndarray, n_components: int = 10
         raise ValueError(f"shared vectors need at least {ROWS_PER_DIM} products with both an image and title "
                          f"words, got {n_fit}; use --vectors fused or words for so few")
     white_a, white_b = _Whitener(image[both], dim, seed), _Whitener(words[both], dim, seed)
-    u, corr, vt = np.linalg.svd(white_a(image[both]).T @ white_b(words[both]) / n_fit)
+    # Each view is whitened once; the fit rows are those of both views, the projection every row of each.
+    za, zb = white_a(image[has_img]), white_b(words[has_words])
+    u, corr, vt = np.linalg.svd(za[both[has_img]].T @ zb[both[has_words]] / n_fit)
     c = min(white_a.dim, white_b.dim) / n_fit
     # Directions no stronger than noise would only add noise to the distances.
     k = max(1, min(n_components, int(np.sum(corr > 2 * np.sqrt(c * (1 - c))))))
     out = np.zeros((len(image), 2 * k), dtype=np.float64)
-    if has_img.any():
-        out[has_img, :k] = white_a(image[has_img]) @ u[:, :k]
-    if has_words.any():
-        out[has_words, k:] = white_b(words[has_words]) @ vt.T[:, :k]
+    out[has_img, :k] = za @ u[:, :k]
+    out[has_words, k:] = zb @ vt.T[:, :k]
     return l2_normalize(out.astype(np.float32))
-
