@@ -34,7 +34,7 @@ from hiercat.recluster import (
 )
 from hiercat.recluster.cluster import cascade, ward_cuts
 from hiercat.recluster.command import parse_n_clusters, recluster_command
-from hiercat.recluster.image_filter import filter_images
+from hiercat.recluster.image_filter import filter_images, filter_images_by_platform
 from hiercat.recluster.memstore import MemoryStore
 from hiercat.recluster.naming import name_clusters
 from hiercat.store.base import PointData, point_id
@@ -163,6 +163,43 @@ def test_image_filter_sets_aside_the_off_mode_cluster_exactly() -> None:
     assert [c.reason for c in res.clusters if c.flagged] == ["far from the dominant looks"]
     capped = filter_images(l2_normalize(X), n_clusters=7, seed=0, max_share=0.05)
     assert capped.n_set_aside == 0  # the odd cluster (6 %) is above the cap, so nothing is set aside
+
+
+def test_platform_notes_flag_a_shop_that_clusters_by_itself() -> None:
+    from hiercat.recluster.pipeline import platform_notes
+
+    level1 = np.array(["1"] * 60 + ["2"] * 40 + ["3"] * 25 + ["1"] * 5 + ["2"] * 30)
+    platforms = np.array(["big"] * 100 + ["small"] * 30 + ["tiny"] * 30)
+    notes = platform_notes(level1, platforms, {"1": "Sneakers", "2": "Boots", "3": "Sandals"})
+    # small: 25 of 30 in one cluster; tiny: 30 of 30; big holds most products, so its clusters are the norm.
+    assert notes == [
+        "25 of the 30 clustered products of platform 'small' fall into level-1 cluster 3 ('Sandals'): the vectors set "
+        "this platform apart, so that cluster may mix its types; check its samples before adopting it",
+        "30 of the 30 clustered products of platform 'tiny' fall into level-1 cluster 2 ('Boots'): the vectors set "
+        "this platform apart, so that cluster may mix its types; check its samples before adopting it"]
+    assert platform_notes(level1[:130], np.array(["big"] * 130), {}) == []
+
+
+def test_image_filter_judges_each_platform_by_its_own_photo_style() -> None:
+    # Shop a: six variants of its packshot and one odd mode; shop b: a few products in a style of its own.
+    rng = np.random.default_rng(0)
+    base, other = l2_normalize(rng.normal(size=(2, 32)))
+    modes = l2_normalize(base + 0.6 * l2_normalize(rng.normal(size=(6, 32))))
+    odd = l2_normalize(rng.normal(size=(1, 32)))
+    shop_b = l2_normalize(other + 0.6 * l2_normalize(rng.normal(size=(3, 32))))
+    X = l2_normalize(np.vstack([m + 0.08 * rng.normal(size=(50, 32)) for m in modes]
+                               + [odd + 0.08 * rng.normal(size=(20, 32))]
+                               + [m + 0.08 * rng.normal(size=(12, 32)) for m in shop_b]))
+    platforms = ["a"] * 320 + ["b"] * 36
+    pooled = filter_images(X, n_clusters=8, seed=0, max_share=0.2)
+    assert not pooled.keep[320:].all()  # pooled, shop b's ordinary pictures look odd
+    res = filter_images_by_platform(X, platforms, n_clusters=8, seed=0, max_share=0.1)
+    assert np.flatnonzero(~res.keep).tolist() == list(range(300, 320))
+    assert [(c.platform, c.size) for c in res.clusters if c.flagged] == [("a", 20)]
+    assert sorted(set(res.labels[:320])) == list(range(8)) and set(res.labels[320:]) <= set(range(8, 16))
+    assert all(300 <= i < 320 for pos in res.samples.values() for i in pos)
+    with pytest.raises(ValueError, match="356 image vectors but 3 platforms"):
+        filter_images_by_platform(X, ["a", "b", "a"])
 
 
 def test_filter_counts_add_up(built) -> None:
@@ -478,13 +515,23 @@ def test_shared_vectors_on_demo_shoes_and_small_selections(built) -> None:
 
     store, _, root = built
     sel = select_category(store, "Shoes")
-    vecs, spec, w = role_vectors(sel, "shared", fused_weights(), None, [])
+    notes: list[str] = []
+    vecs, spec, w = role_vectors(sel, "shared", fused_weights(), None, notes)
+    assert sorted(vecs) == ["tiny_image", "words"] and spec == "shared"
+    assert notes == ["no text encoder available to re-encode cleaned titles: 'shared' vectors use the "
+                     "title words (TF-IDF) alone"]
     X = build_features(vecs, spec, w)
     half = X.shape[1] // 2
     assert X.shape[0] == 300 and 1 <= half <= 10
     # Real titles and real pictures of shoes agree on a direction (0.53 measured with the 8x8 thumbnails).
     assert np.corrcoef(X[:, 0], X[:, half])[0, 1] > 0.4
-    notes: list[str] = []
+    # With a text encoder the title side is words beside encoded terms, and the agreement holds.
+    vecs, spec, w = role_vectors(sel, "shared", fused_weights(), TinyText(), [])
+    assert sorted(vecs) == ["terms", "tiny_image", "words"] and vecs["terms"].shape == (300, TinyText.dim)
+    X = build_features(vecs, spec, w)
+    half = X.shape[1] // 2
+    assert X.shape[0] == 300 and 1 <= half <= 10 and np.corrcoef(X[:, 0], X[:, half])[0, 1] > 0.4
+    notes = []
     assert spec_for_size("shared", 40, notes) == "fused"
     assert notes == ["only 40 products to cluster, too few for the image-title CCA of 'shared' vectors "
                      "(it needs 100): clustering 'fused' vectors (image + words)"]

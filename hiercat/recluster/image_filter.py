@@ -21,11 +21,16 @@ with the SimCLR encoder, the first clusters it takes are pair shots from above, 
 and grey-background shots; what would come next (kids' shoes, white sneakers on white) are real
 product looks. Products set aside are not lost: they are assigned to the nearest new
 sub-category when the proposal is applied.
+
+Each platform is filtered on its own (`filter_images_by_platform`): an odd shot is odd for its own
+shop's photo style. Pooled, a small shop's whole style reads as a strange mode of the big one's: on
+the shoes of Myntra + H&M, 90 of H&M's 231 ordinary packshots were set aside (3.8 % of Myntra's).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Sequence
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -45,6 +50,7 @@ class ImageCluster:
     atypicality: float
     flagged: bool
     reason: str = ""
+    platform: str = ""  # set when filtered per platform
 
 
 @dataclass
@@ -133,4 +139,27 @@ def filter_images(
         clusters.append(ImageCluster(label=c, size=int(sizes[c]), cohesion=round(float(cohesion[c]), 4),
                                      link=round(float(link[c]), 4), dominant=bool(dominant[c]),
                                      atypicality=round(float(atyp[c]), 2), flagged=c in flagged, reason=reason))
+    return ImageFilterResult(keep=keep, labels=labels, clusters=clusters, samples=samples)
+
+
+def filter_images_by_platform(image_vectors: np.ndarray, platforms: Sequence[str], present: np.ndarray | None = None,
+                              seed: int = 0, **options: float) -> ImageFilterResult:
+    """`filter_images` inside each platform, merged: visual cluster labels numbered across platforms."""
+    platforms = np.asarray([str(p) for p in platforms], dtype=object)
+    n = len(image_vectors)
+    if len(platforms) != n:
+        raise ValueError(f"{n} image vectors but {len(platforms)} platforms")
+    present = np.ones(n, dtype=bool) if present is None else np.asarray(present, dtype=bool)
+    keep = np.ones(n, dtype=bool)
+    labels = np.full(n, -1, dtype=int)
+    clusters: list[ImageCluster] = []
+    samples: dict[int, list[int]] = {}
+    for plat in sorted(set(platforms)):
+        rows = np.flatnonzero(platforms == plat)
+        res = filter_images(image_vectors[rows], present[rows], seed=seed, **options)
+        offset = len(clusters)
+        keep[rows] = res.keep
+        labels[rows] = np.where(res.labels >= 0, res.labels + offset, -1)
+        clusters += [replace(c, label=c.label + offset, platform=plat) for c in res.clusters]
+        samples.update({c + offset: [int(rows[i]) for i in pos] for c, pos in res.samples.items()})
     return ImageFilterResult(keep=keep, labels=labels, clusters=clusters, samples=samples)

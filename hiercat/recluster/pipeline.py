@@ -19,7 +19,7 @@ from .features import (
     store_text_encoder, usable_rows, vector_roles,
 )
 from .figures import montage, sample_indices, scatter
-from .image_filter import filter_images
+from .image_filter import filter_images_by_platform
 from .naming import name_tree
 from .proposal import Proposal, ProposedCluster
 from .purity import cluster_purity, purity
@@ -38,6 +38,26 @@ def _cluster_masks(labels: list[np.ndarray]) -> dict[str, np.ndarray]:
             if cid not in masks:
                 masks[cid] = lab == cid
     return dict(sorted(masks.items(), key=lambda kv: [int(x) for x in kv[0].split(".")]))
+
+
+def platform_notes(level1: np.ndarray, platforms: np.ndarray, names: Mapping[str, str], min_products: int = 20,
+                   share: float = 0.8) -> list[str]:
+    """Warnings for minority platforms whose products nearly all fall into one level-1 cluster.
+
+    Such a cluster follows the shop (its photo style and wording), not a product type: on the shoes of
+    Myntra + H&M all 231 of H&M's shoes form one cluster of every H&M shoe type.
+    """
+    level1, platforms = np.asarray(level1), np.asarray(platforms)
+    out = []
+    for plat, n in Counter(platforms.tolist()).most_common():
+        if n < min_products or n > len(platforms) / 2:
+            continue
+        cid, top = Counter(level1[platforms == plat].tolist()).most_common(1)[0]
+        if top >= share * n:
+            out.append(f"{top} of the {n} clustered products of platform {plat!r} fall into level-1 cluster {cid} "
+                       f"({names[cid]!r}): the vectors set this platform apart, so that cluster may mix its types; "
+                       "check its samples before adopting it")
+    return out
 
 
 def _proposal_clusters(sel: Selection, masks: dict[str, np.ndarray], names: dict[str, Any],
@@ -152,7 +172,8 @@ def recluster(
     keep = np.ones(len(sel), dtype=bool)
     image_result = None
     if image_filter and "image" in roles:
-        image_result = filter_images(sel.vectors[roles["image"]], sel.present.get(roles["image"]), seed=seed)
+        image_result = filter_images_by_platform(sel.vectors[roles["image"]], sel.column("platform"),
+                                                 sel.present.get(roles["image"]), seed=seed)
         keep = image_result.keep
     elif image_filter:
         notes.append("image filter skipped: the store holds no image vectors")
@@ -181,6 +202,7 @@ def recluster(
     names = name_tree(part.column("title"), labels, stop, reserved=sel.category, unnamable=lines)
     seconds["naming"] = time.perf_counter() - t
 
+    notes.extend(platform_notes(labels[0], part.column("platform"), {c: nm.name for c, nm in names.items()}))
     ref = reference_labels(part.payload, reference) if reference else None
     masks = _cluster_masks(labels)
     proposed, summaries = _proposal_clusters(part, masks, names, ref)

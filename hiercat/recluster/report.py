@@ -126,8 +126,9 @@ def render_markdown(report: Report) -> str:
                   f"{sum(c['size'] for c in flagged)} products in {len(flagged)} of {len(report.image_clusters)} "
                   "k-means visual clusters set aside (far from the dominant looks, or loose).", ""]
         if flagged:
-            lines += ["| cluster | size | cohesion | link to dominant | reason |", "|---|---|---|---|---|"]
-            lines += [f"| {c['label']} | {c['size']} | {c['cohesion']:.3f} | {c['link']:.3f} | {c['reason']} |" for c in flagged]
+            lines += ["| cluster | platform | size | cohesion | link to dominant | reason |", "|---|---|---|---|---|---|"]
+            lines += [f"| {c['label']} | {c.get('platform', '')} | {c['size']} | {c['cohesion']:.3f} | {c['link']:.3f} "
+                      f"| {c['reason']} |" for c in flagged]
         if report.set_aside_montage:
             lines += ["", f"![set aside]({report.set_aside_montage})"]
     lines += ["", "## Adopting the proposal", "",
