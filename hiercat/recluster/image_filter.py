@@ -30,7 +30,7 @@ the shoes of Myntra + H&M, 90 of H&M's 231 ordinary packshots were set aside (3.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -143,7 +143,7 @@ def filter_images(
 
 
 def filter_images_by_platform(image_vectors: np.ndarray, platforms: Sequence[str], present: np.ndarray | None = None,
-                              seed: int = 0, **options: float) -> ImageFilterResult:
+                              seed: int = 0, **options: Any) -> ImageFilterResult:
     """`filter_images` inside each platform, merged: visual cluster labels numbered across platforms."""
     platforms = np.asarray([str(p) for p in platforms], dtype=object)
     n = len(image_vectors)
