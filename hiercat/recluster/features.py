@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 ROLES = ("image", "words", "terms", "title", "brand")
 COMPUTED = ("words", "terms")  # made from the selection's titles, not read from the store
 SPECS = ROLES + ("fused", "shared")
-SHARED_ROLES = ["image", "words", "terms"]  # terms only where a text encoder is at hand
+SHARED_ROLES = ["image", "words", "terms"]
+OPTIONAL_ROLES = {"shared": {"terms"}}  # read where at hand: terms need a text encoder
 # The CCA subspace of the image and the title (words + terms): 81 % level-1 and 83 % level-2 purity
 # on the shoes of Myntra + H&M at 8,3 clusters, against 70 % and 75 % for image + words concatenated
 # (bench/RESULTS.md).
@@ -105,7 +106,7 @@ def build_features(
     """
     roles = vector_roles(list(vectors))
     need = needed_roles(spec, weights)
-    missing = [r for r in need if r not in roles and not (spec == "shared" and r == "terms")]
+    missing = [r for r in need if r not in roles and r not in OPTIONAL_ROLES.get(spec, ())]
     if missing:
         raise ValueError(f"no vectors for {', '.join(missing)} (have {', '.join(sorted(vectors))})")
     if spec == "shared":
@@ -178,8 +179,8 @@ def role_vectors(sel: "Selection", spec: str, weights: Mapping[str, float],
     if "words" in needed_roles(spec, weights):
         vecs["words"] = word_vectors(sel.column("title"), sel.column("brand"), sel.column("colour"))
     if "terms" in needed_roles(spec, weights):
-        if spec == "shared" and text_encoder is None:
-            notes.append("no text encoder available to re-encode cleaned titles: 'shared' vectors use the "
+        if text_encoder is None and "terms" in OPTIONAL_ROLES.get(spec, ()):
+            notes.append(f"no text encoder available to re-encode cleaned titles: {spec!r} vectors use the "
                          "title words (TF-IDF) alone")
         elif text_encoder is not None:
             vecs["terms"] = term_vectors(text_encoder, sel.column("title"), sel.column("brand"), sel.column("colour"))
