@@ -531,6 +531,9 @@ def recluster(
     seed: int = typer.Option(0, help="Random seed (UMAP, k-means)."),
     image_weights: Optional[Path] = typer.Option(
         None, help="Re-embed the category's images with these SimCLR weights (train-image-encoder --category)."),
+    place_apart: bool = typer.Option(
+        True, "--place-apart/--keep-apart",
+        help="Place the products of a shop that clusters by itself into the other shops' clusters by their titles."),
     store: Optional[Path] = StoreOpt,
     qdrant_url: Optional[str] = UrlOpt,
     collection: str = CollectionOpt,
@@ -542,7 +545,8 @@ def recluster(
     try:
         recluster_command(vs, category, out=out, method=method, vectors=vectors, reference=reference,
                           platform=platform, levels=levels, n_clusters=n_clusters, image_filter=image_filter,
-                          seed=seed, apply=apply, console=console, image_weights=image_weights)
+                          seed=seed, apply=apply, console=console, image_weights=image_weights,
+                          place_apart=place_apart)
     except ValueError as exc:  # unknown category, bad proposal edits, bad options: user-ready messages
         fail(str(exc))
     finally:

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageOps
 from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.metrics import adjusted_rand_score
 
 from hiercat.catalog import CatalogOptions
 from hiercat.encoders.base import l2_normalize
@@ -178,6 +179,85 @@ def test_platform_notes_flag_a_shop_that_clusters_by_itself() -> None:
         "30 of the 30 clustered products of platform 'tiny' fall into level-1 cluster 2 ('Boots'): the vectors set "
         "this platform apart, so that cluster may mix its types; check its samples before adopting it"]
     assert platform_notes(level1[:130], np.array(["big"] * 130), {}) == []
+
+
+def hm_shoes(shared_data: Path, folder: Path) -> tuple[Path, CategoryMapping]:
+    """H&M's shoes from ../shared/data as a catalog (absolute image paths) with H&M's Google mapping."""
+    df = pd.read_csv(shared_data / "hm" / "products.csv", dtype=str, keep_default_na=False)
+    df = df[df["category"].str.startswith("Shoes > ")].copy()
+    df["image"] = df["image"].map(lambda p: str((shared_data / "hm" / p).resolve()))
+    folder.mkdir(parents=True, exist_ok=True)
+    df.to_csv(folder / "products.csv", index=False)
+    return folder / "products.csv", CategoryMapping.load(shared_data / "mappings" / "hm_to_gpt.csv",
+                                                         Taxonomy.from_google(GOOGLE))
+
+
+def test_a_shop_apart_is_placed_by_its_titles(demo_dir: Path, shared_data: Path) -> None:
+    from hiercat.recluster.placement import place_by_titles, platforms_apart
+    from hiercat.recluster.terms import clean_titles
+
+    # Myntra's demo shoes grouped by their own type, all 231 of H&M's shoes in a cluster of their own.
+    df = pd.read_csv(demo_dir / "myntra" / "products.csv", dtype=str, keep_default_na=False)
+    myntra = df[df["category"].str.startswith("Footwear > ")]
+    hm = pd.read_csv(shared_data / "hm" / "products.csv", dtype=str, keep_default_na=False)
+    hm = hm[hm["category"].str.startswith("Shoes > ")]
+    types = {t: str(i) for i, t in enumerate(sorted(set(myntra["category"])), start=1)}
+    level1 = np.array([types[c] for c in myntra["category"]] + ["9"] * len(hm), dtype=object)
+    platforms = np.array(["myntra"] * len(myntra) + ["hm"] * len(hm))
+    titles = clean_titles(list(myntra["title"]) + list(hm["title"]),
+                          list(myntra["title"].str.split().str[0]) + ["H&M"] * len(hm))
+    apart = platforms_apart(level1, platforms)
+    assert [(a.platform, a.cluster, a.count, a.size) for a in apart] == [("hm", "9", 231, 231)]
+
+    ids = place_by_titles([level1, level1.copy()], titles, platforms, ["hm"])
+    # Cluster 9 was H&M's alone, so it is gone; the rest are renumbered 1..8 by size.
+    assert sorted(set(ids[0])) == [str(i) for i in range(1, 9)] and list(ids[1]) == list(ids[0])
+    mine = ids[0][: len(myntra)]
+    assert pd.crosstab(mine, myntra["category"].to_numpy()).gt(0).sum().eq(1).all()  # Myntra's groups kept whole
+    new_id = {t: mine[myntra["category"].to_numpy() == t][0] for t in types}
+    hm_ids = pd.Series(ids[0][len(myntra):], index=hm["category"].to_numpy())
+    assert (hm_ids["Shoes > Sandals"] == new_id["Footwear > Sandal > Sandals"]).mean() >= 0.75  # 16 of 20
+    assert (hm_ids["Shoes > Heeled sandals"] == new_id["Footwear > Sandal > Sandals"]).mean() >= 0.8  # 21 of 25
+    assert (hm_ids["Shoes > Pumps"] == new_id["Footwear > Shoes > Heels"]).mean() >= 0.66  # 7 of 9
+    assert hm_ids.nunique() >= 5
+
+
+def test_renumbered_ids_follow_size_and_unsplit_single_children() -> None:
+    from hiercat.recluster.placement import renumber_ids
+
+    level1 = np.array(["2", "2", "1", "1", "1", "4"], dtype=object)
+    level2 = np.array(["2.1", "2.1", "1.1", "1.2", "1.2", "4"], dtype=object)
+    out = renumber_ids([level1, level2])
+    assert out[0].tolist() == ["2", "2", "1", "1", "1", "3"]
+    assert out[1].tolist() == ["2", "2", "1.2", "1.1", "1.1", "3"]  # "2" kept one child: no longer split
+
+
+def test_recluster_places_or_keeps_a_shop_apart(demo_dir: Path, shared_data: Path, tmp_path: Path) -> None:
+    catalog, mapping = shoe_catalog(demo_dir, tmp_path / "myntra", n_other=0)
+    hm_catalog, hm_mapping = hm_shoes(shared_data, tmp_path / "hm")
+    store = MemoryStore()
+    ingest(catalog, store, tiny_preset(), CatalogOptions(mapping=mapping))
+    ingest(hm_catalog, store, tiny_preset(), CatalogOptions(mapping=hm_mapping))
+    kw = dict(vectors="fused", n_clusters=(6, 2), reference="native_category", text_encoder=TinyText(), seed=0,
+              montage_size=0, make_scatter=False)
+    kept = recluster(store, "Shoes", tmp_path / "kept", place_apart=False, **kw)
+    plat = kept.payload["platform"].to_numpy()
+    assert kept.labels[0][plat == "hm"].tolist() == ["1"] * 231  # the tiny image vectors tell the shops apart
+    assert kept.notes[-1].startswith("231 of the 231 clustered products of platform 'hm' fall into level-1 cluster 1")
+    placed = recluster(store, "Shoes", tmp_path / "placed", **kw)
+    assert placed.params["place_apart"] is True
+    assert placed.notes[-1] == (
+        "231 of the 231 clustered products of platform 'hm' fell into one level-1 cluster: the vectors set this "
+        "platform apart, so its products were placed into the other platforms' clusters by a classifier of their "
+        "title words; check their samples (--keep-apart keeps the clustering as found)")
+    assert len(set(placed.labels[0][plat == "hm"])) >= 2
+    for level in (0, 1):  # Myntra's groups stay as found (renumbered by their new sizes)
+        assert adjusted_rand_score(placed.labels[level][plat == "myntra"], kept.labels[level][plat == "myntra"]) == 1
+    for lv1, lv2 in zip(*placed.labels):
+        assert lv2 == lv1 or lv2.startswith(lv1 + ".")
+    assert list(placed.levels[0].platform_purity) == ["myntra", "hm"]
+    assert placed.levels[0].purity_text().count("%") == 3
+    assert "(myntra " in (tmp_path / "placed" / "report.md").read_text()
 
 
 def test_image_filter_judges_each_platform_by_its_own_photo_style() -> None:

@@ -5,7 +5,8 @@
     apply_proposal(store, "out/shoes/proposal.json")                              # taxonomy + payloads updated
 
 Steps: select.py (products under the category) -> image_filter.py (odd shots set aside) ->
-features.py / terms.py (vectors) -> cluster.py (UMAP + cascade) -> naming.py (c-TF-IDF names) ->
+features.py / terms.py (vectors) -> cluster.py (UMAP + cascade) -> placement.py (a shop that clusters
+by itself placed by its titles) -> naming.py (c-TF-IDF names) ->
 report.py / figures.py (report.md, report.html, pictures) and proposal.py (proposal.json) -> apply.py.
 """
 

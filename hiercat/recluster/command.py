@@ -51,7 +51,7 @@ def print_report(report: Report, console: Console) -> None:
         console.print(f"[yellow]note:[/] {note}")
     levels = Table("level", "clusters", *([f"purity vs {ref}"] if ref else []), "noise attached", title="Levels")
     for lv in report.levels:
-        levels.add_row(str(lv.level), str(lv.n_clusters), *([f"{100 * lv.purity:.1f} %"] if ref and lv.purity is not None else []),
+        levels.add_row(str(lv.level), str(lv.n_clusters), *([lv.purity_text()] if ref else []),
                        str(lv.noise))
     console.print(levels)
     table = Table("id", "proposed name", "size", "top terms", "platforms", *(["majority", "purity"] if ref else []),
@@ -95,6 +95,7 @@ def recluster_command(
     apply: Path | None = None,
     console: Console | None = None,
     image_weights: Path | None = None,
+    place_apart: bool = True,
 ) -> Report | ApplyResult:
     """Propose sub-categories (writing the report) or, with `apply`, adopt an edited proposal; prints a summary."""
     console = console or Console()
@@ -117,6 +118,7 @@ def recluster_command(
     with console.status(f"reclustering {category} ..."):
         report = recluster(store, category, out or default_out(category), vectors=vectors, method=method,
                            levels=levels, n_clusters=parse_n_clusters(n_clusters), reference=reference,
-                           platform=platform, image_filter=image_filter, seed=seed, image_weights=image_weights)
+                           platform=platform, image_filter=image_filter, seed=seed, image_weights=image_weights,
+                           place_apart=place_apart)
     print_report(report, console)
     return report

@@ -21,13 +21,14 @@ from .features import (
 from .figures import montage, sample_indices, scatter
 from .image_filter import filter_images_by_platform
 from .naming import name_tree
+from .placement import ApartPlatform, place_by_titles, platforms_apart
 from .proposal import Proposal, ProposedCluster
 from .purity import cluster_purity, purity
 from .reembed import reembed_images
 from .reference import reference_labels
 from .report import ClusterSummary, LevelSummary, Report, write_report
 from .select import CategoryError, Selection, select_category
-from .terms import product_line_words, stop_terms
+from .terms import clean_titles, product_line_words, stop_terms
 
 
 def _cluster_masks(labels: list[np.ndarray]) -> dict[str, np.ndarray]:
@@ -42,22 +43,30 @@ def _cluster_masks(labels: list[np.ndarray]) -> dict[str, np.ndarray]:
 
 def platform_notes(level1: np.ndarray, platforms: np.ndarray, names: Mapping[str, str], min_products: int = 20,
                    share: float = 0.8) -> list[str]:
-    """Warnings for minority platforms whose products nearly all fall into one level-1 cluster.
+    """Warnings for minority platforms whose products nearly all fall into one level-1 cluster (kept apart).
 
     Such a cluster follows the shop (its photo style and wording), not a product type: on the shoes of
     Myntra + H&M all 231 of H&M's shoes form one cluster of every H&M shoe type.
     """
-    level1, platforms = np.asarray(level1), np.asarray(platforms)
-    out = []
-    for plat, n in Counter(platforms.tolist()).most_common():
-        if n < min_products or n > len(platforms) / 2:
-            continue
-        cid, top = Counter(level1[platforms == plat].tolist()).most_common(1)[0]
-        if top >= share * n:
-            out.append(f"{top} of the {n} clustered products of platform {plat!r} fall into level-1 cluster {cid} "
-                       f"({names[cid]!r}): the vectors set this platform apart, so that cluster may mix its types; "
-                       "check its samples before adopting it")
-    return out
+    return [f"{a.count} of the {a.size} clustered products of platform {a.platform!r} fall into level-1 cluster "
+            f"{a.cluster} ({names[a.cluster]!r}): the vectors set this platform apart, so that cluster may mix its "
+            "types; check its samples before adopting it"
+            for a in platforms_apart(level1, platforms, min_products, share)]
+
+
+def placed_note(a: ApartPlatform) -> str:
+    """What happened to a platform that clustered by itself and was placed by its titles."""
+    return (f"{a.count} of the {a.size} clustered products of platform {a.platform!r} fell into one level-1 cluster: "
+            "the vectors set this platform apart, so its products were placed into the other platforms' clusters "
+            "by a classifier of their title words; check their samples (--keep-apart keeps the clustering as found)")
+
+
+def _platform_purity(labels: np.ndarray, ref: np.ndarray | None, platforms: np.ndarray) -> dict[str, float]:
+    """Purity of each platform's products alone, largest platform first; {} without a reference or with one platform."""
+    counts = Counter(platforms.tolist()).most_common()
+    if ref is None or len(counts) < 2:
+        return {}
+    return {str(p): purity(labels[platforms == p], ref[platforms == p]) for p, _ in counts}
 
 
 def _proposal_clusters(sel: Selection, masks: dict[str, np.ndarray], names: dict[str, Any],
@@ -131,11 +140,14 @@ def recluster(
     montage_size: int = 24,
     make_scatter: bool = True,
     image_weights: str | Path | None = None,
+    place_apart: bool = True,
 ) -> Report:
     """Propose sub-categories for `category` and write report.md/.html, proposal.json and pictures to out_dir.
 
     `image_weights` re-embeds the category's images with that SimCLR file (see `hiercat
-    train-image-encoder --category`) instead of using the stored image vectors.
+    train-image-encoder --category`) instead of using the stored image vectors. With `place_apart`, the
+    products of a minority platform that fell into one level-1 cluster are placed into the other
+    platforms' clusters by their titles (placement.py); without it they stay, with a note.
     """
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -196,19 +208,32 @@ def recluster(
 
     labels = tree.path_ids()
 
+    titles, platforms = part.column("title"), part.column("platform")
+    stop = stop_terms(part.column("brand"), titles, part.column("colour"))
+    apart = platforms_apart(labels[0], platforms) if place_apart else []
+    if apart:
+        t = time.perf_counter()
+        # Brand and colour words would tie the classifier to the other shops' brands; what the product is remains.
+        cleaned = [c or str(x).lower() for c, x in zip(clean_titles(titles, stop=stop), titles)]
+        labels = place_by_titles(labels, cleaned, platforms, [a.platform for a in apart])
+        notes.extend(placed_note(a) for a in apart)
+        seconds["placement"] = time.perf_counter() - t
+
     t = time.perf_counter()
-    stop = stop_terms(part.column("brand"), part.column("title"), part.column("colour"))
-    lines = product_line_words(part.column("title"), part.column("brand"), part.column("platform"))
-    names = name_tree(part.column("title"), labels, stop, reserved=sel.category, unnamable=lines)
+    lines = product_line_words(titles, part.column("brand"), platforms)
+    names = name_tree(titles, labels, stop, reserved=sel.category, unnamable=lines)
     seconds["naming"] = time.perf_counter() - t
 
-    notes.extend(platform_notes(labels[0], part.column("platform"), {c: nm.name for c, nm in names.items()}))
+    if not place_apart:
+        notes.extend(platform_notes(labels[0], platforms, {c: nm.name for c, nm in names.items()}))
     ref = reference_labels(part.payload, reference) if reference else None
     masks = _cluster_masks(labels)
     proposed, summaries = _proposal_clusters(part, masks, names, ref)
     level_summaries = [LevelSummary(level=lv, n_clusters=len(set(labels[lv - 1])),
                                     purity=purity(labels[lv - 1], ref) if ref is not None else None,
-                                    noise=int(tree.noise[lv - 1].sum())) for lv in range(1, len(labels) + 1)]
+                                    noise=int(tree.noise[lv - 1].sum()),
+                                    platform_purity=_platform_purity(labels[lv - 1], ref, platforms))
+                       for lv in range(1, len(labels) + 1)]
 
     t = time.perf_counter()
     aside_montage, scatter_rel = _pictures(out, part, sel, summaries, masks, labels, names, X, image_result,
@@ -223,7 +248,8 @@ def recluster(
         params={"vectors": vectors, "used": spec, "weights": w, "method": method, "levels": levels,
                 "n_clusters": list(n_clusters) if n_clusters else None, "reference": reference,
                 "platform": platform, "image_filter": image_filter, "seed": seed, "n_components": n_components,
-                "local_umap": local_umap, "image_weights": str(image_weights) if image_weights else None},
+                "local_umap": local_umap, "image_weights": str(image_weights) if image_weights else None,
+                "place_apart": place_apart},
         set_aside={"point_ids": [sel.ids[i] for i in aside], "product_ids": sel.column("product_id")[aside].tolist(),
                    "member_platforms": sel.column("platform")[aside].tolist(), "reasons": reasons[aside].tolist()},
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

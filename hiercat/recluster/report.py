@@ -39,6 +39,15 @@ class LevelSummary:
     n_clusters: int
     purity: float | None = None
     noise: int = 0  # HDBSCAN noise points attached to their nearest cluster
+    # Purity of each platform's products alone (with 2+ platforms): a shop whose types the clusters miss shows here.
+    platform_purity: dict[str, float] = field(default_factory=dict)
+
+    def purity_text(self) -> str:
+        """'81.1 % (myntra 83.5 %, hm 52.4 %)', or '' without a reference."""
+        if self.purity is None:
+            return ""
+        per = ", ".join(f"{k} {_pct(v)}" for k, v in self.platform_purity.items())
+        return _pct(self.purity) + (f" ({per})" if per else "")
 
 
 @dataclass
@@ -103,7 +112,7 @@ def render_markdown(report: Report) -> str:
     lines += ["## Levels", "", "| level | clusters | " + (f"purity vs `{ref}` |" if ref else "") + " noise attached |",
               "|---|---|" + ("---|" if ref else "") + "---|"]
     for lv in report.levels:
-        lines.append(f"| {lv.level} | {lv.n_clusters} | " + (f"{_pct(lv.purity)} |" if ref else "") + f" {lv.noise} |")
+        lines.append(f"| {lv.level} | {lv.n_clusters} | " + (f"{lv.purity_text()} |" if ref else "") + f" {lv.noise} |")
     if report.scatter:
         lines += ["", f"![2-D UMAP of the clustered products]({report.scatter})"]
     for level in sorted({c.level for c in report.clusters}):
@@ -161,7 +170,7 @@ def render_html(report: Report) -> str:
                  (f"<th>purity vs {e(ref)}</th>" if ref else "") + "<th>noise attached</th></tr>")
     for lv in report.levels:
         parts.append(f"<tr><td>{lv.level}</td><td>{lv.n_clusters}</td>" +
-                     (f"<td>{_pct(lv.purity)}</td>" if ref else "") + f"<td>{lv.noise}</td></tr>")
+                     (f"<td>{e(lv.purity_text())}</td>" if ref else "") + f"<td>{lv.noise}</td></tr>")
     parts.append("</table>")
     if report.scatter:
         parts.append(f"<img src='{e(report.scatter)}' alt='2-D UMAP scatter'>")
