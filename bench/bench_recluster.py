@@ -178,7 +178,7 @@ def measure(store, encoder, out: Path, trace: bool = True, **kwargs) -> tuple[ob
 
 
 def grid(store, encoder, out: Path, k: tuple[int | None, ...] | None, vectors: list[str], methods: list[str],
-         image_weights: str | None = None) -> list[dict]:
+         image_weights: str | None = None, place_apart: bool = True) -> list[dict]:
     """Purity of every vectors x method combination at levels 1 and 2 against the native categories."""
     from hiercat.recluster import recluster
 
@@ -188,11 +188,12 @@ def grid(store, encoder, out: Path, k: tuple[int | None, ...] | None, vectors: l
             t = time.perf_counter()
             rep = recluster(store, SHOES, out / f"{vec}_{method}", vectors=vec, method=method, n_clusters=k,
                             reference="native_category", text_encoder=encoder, make_scatter=False, montage_size=8,
-                            image_weights=image_weights)
+                            image_weights=image_weights, place_apart=place_apart)
             row = {"vectors": vec, "method": method, "k1": rep.levels[0].n_clusters, "k2": rep.levels[1].n_clusters,
                    "purity_l1": rep.purity("native_category", 1), "purity_l2": rep.purity("native_category", 2),
                    "purity_l1_sub": rep.purity("native_category:2", 1), "clustered": rep.n_clustered,
-                   "set_aside": rep.n_set_aside, "noise": [lv.noise for lv in rep.levels], "seconds": time.perf_counter() - t}
+                   "set_aside": rep.n_set_aside, "noise": [lv.noise for lv in rep.levels],
+                   "by_platform": [lv.platform_purity for lv in rep.levels], "seconds": time.perf_counter() - t}
             rows.append(row)
             print(json.dumps(row), flush=True)
     return rows
@@ -238,6 +239,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--global-umap", action="store_true", help="level 2 on the category's UMAP instead of one per group")
     ap.add_argument("--ceiling", action="store_true",
                     help="supervised accuracy on the native shoe types (what purity at 8 clusters competes with)")
+    ap.add_argument("--keep-apart", action="store_true",
+                    help="leave a shop that clusters by itself where it is (no placement by its titles)")
     ap.add_argument("--image-weights", default=None,
                     help="re-embed the shoes' images with these SimCLR weights (train-image-encoder --category Shoes)")
     args = ap.parse_args(argv)
@@ -260,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.grid:
         vecs = (args.vectors or "image,title,terms,words,fused,shared").split(",")
         methods = (args.method or "agglomerative,hdbscan").split(",")
-        rows = grid(store, encoder, Path(args.out), k, vecs, methods, args.image_weights)
+        rows = grid(store, encoder, Path(args.out), k, vecs, methods, args.image_weights, not args.keep_apart)
         print(f"\n| vectors | method | clusters L1 / L2 | purity L1 | purity L2 | L1 vs native sub-category | s |")
         print("|---|---|---|---|---|---|---|")
         for r in rows:
@@ -270,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     args.vectors, args.method = args.vectors or DEFAULT_SPEC, args.method or "agglomerative"
     report, m = measure(store, encoder, Path(args.out), trace=not args.no_tracemalloc, vectors=args.vectors,
                         method=args.method, n_clusters=k, reference="native_category", local_umap=not args.global_umap,
-                        image_weights=args.image_weights)
+                        image_weights=args.image_weights, place_apart=not args.keep_apart)
     umap_mode = "global" if args.global_umap else "per group"
     print(f"\n| products | clustered | set aside | vectors | method | level-2 UMAP | clusters L1 / L2 | wall s | "
           "tracemalloc peak MiB | max RSS MiB | purity L1 | purity L2 |")
