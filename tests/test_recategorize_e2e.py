@@ -21,12 +21,12 @@ def test_recluster_apply_train_learns_new_subcategories(demo_store: Path, tmp_pa
     shutil.copytree(demo_store, store, ignore=shutil.ignore_patterns("hiercat.lock"))
     out = tmp_path / "shoes"
     res = runner.invoke(app, ["recluster", "Shoes", "--store", str(store), "--out", str(out),
-                              "--reference", "native_category", "--n-clusters", "3,2"])
+                              "--reference", "native_category", "--n-clusters", "3,2", "--keep-apart"])
     assert res.exit_code == 0, res.output
     assert (out / "report.md").exists() and (out / "report.html").exists()
     proposal = json.loads((out / "proposal.json").read_text())
     top = [c for c in proposal["clusters"] if c["level"] == 1]
-    assert len(top) == 3
+    assert len(top) == 3 and proposal["params"]["place_apart"] is False
     # A user's edits: rename every level-1 cluster, drop all level-2 splits.
     for i, c in enumerate(top):
         c["name"] = f"Shoe type {i + 1}"
