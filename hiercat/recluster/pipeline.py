@@ -210,8 +210,10 @@ def recluster(
 
     titles, platforms = part.column("title"), part.column("platform")
     stop = stop_terms(part.column("brand"), titles, part.column("colour"))
-    apart = platforms_apart(labels[0], platforms) if place_apart else []
-    if apart:
+    apart = platforms_apart(labels[0], platforms)
+    # With every platform apart there is no other shop's clustering to place them by: warn instead.
+    placing = place_apart and bool(apart) and not set(platforms.tolist()) <= {a.platform for a in apart}
+    if placing:
         t = time.perf_counter()
         # Brand and colour words would tie the classifier to the other shops' brands; what the product is remains.
         cleaned = [c or str(x).lower() for c, x in zip(clean_titles(titles, stop=stop), titles)]
@@ -224,7 +226,7 @@ def recluster(
     names = name_tree(titles, labels, stop, reserved=sel.category, unnamable=lines)
     seconds["naming"] = time.perf_counter() - t
 
-    if not place_apart:
+    if not placing:
         notes.extend(platform_notes(labels[0], platforms, {c: nm.name for c, nm in names.items()}))
     ref = reference_labels(part.payload, reference) if reference else None
     masks = _cluster_masks(labels)
