@@ -168,17 +168,18 @@ def test_image_filter_sets_aside_the_off_mode_cluster_exactly() -> None:
 
 def test_platform_notes_flag_a_shop_that_clusters_by_itself() -> None:
     from hiercat.recluster.pipeline import platform_notes
+    from hiercat.recluster.placement import platforms_apart
 
     level1 = np.array(["1"] * 60 + ["2"] * 40 + ["3"] * 25 + ["1"] * 5 + ["2"] * 30)
     platforms = np.array(["big"] * 100 + ["small"] * 30 + ["tiny"] * 30)
-    notes = platform_notes(level1, platforms, {"1": "Sneakers", "2": "Boots", "3": "Sandals"})
+    notes = platform_notes(platforms_apart(level1, platforms), {"1": "Sneakers", "2": "Boots", "3": "Sandals"})
     # small: 25 of 30 in one cluster; tiny: 30 of 30; big holds most products, so its clusters are the norm.
     assert notes == [
         "25 of the 30 clustered products of platform 'small' fall into level-1 cluster 3 ('Sandals'): the vectors set "
         "this platform apart, so that cluster may mix its types; check its samples before adopting it",
         "30 of the 30 clustered products of platform 'tiny' fall into level-1 cluster 2 ('Boots'): the vectors set "
         "this platform apart, so that cluster may mix its types; check its samples before adopting it"]
-    assert platform_notes(level1[:130], np.array(["big"] * 130), {}) == []
+    assert platform_notes(platforms_apart(level1[:130], np.array(["big"] * 130)), {}) == []
 
 
 def hm_shoes(shared_data: Path, folder: Path) -> tuple[Path, CategoryMapping]:

@@ -28,7 +28,7 @@ from .reembed import reembed_images
 from .reference import reference_labels
 from .report import ClusterSummary, LevelSummary, Report, write_report
 from .select import CategoryError, Selection, select_category
-from .terms import clean_titles, product_line_words, stop_terms
+from .terms import product_line_words, stop_terms, titles_or_cleaned
 
 
 def _cluster_masks(labels: list[np.ndarray]) -> dict[str, np.ndarray]:
@@ -41,17 +41,15 @@ def _cluster_masks(labels: list[np.ndarray]) -> dict[str, np.ndarray]:
     return dict(sorted(masks.items(), key=lambda kv: [int(x) for x in kv[0].split(".")]))
 
 
-def platform_notes(level1: np.ndarray, platforms: np.ndarray, names: Mapping[str, str], min_products: int = 20,
-                   share: float = 0.8) -> list[str]:
-    """Warnings for minority platforms whose products nearly all fall into one level-1 cluster (kept apart).
+def platform_notes(apart: list[ApartPlatform], names: Mapping[str, str]) -> list[str]:
+    """Warnings for platforms apart (`platforms_apart`) that were kept in their one level-1 cluster.
 
     Such a cluster follows the shop (its photo style and wording), not a product type: on the shoes of
     Myntra + H&M all 231 of H&M's shoes form one cluster of every H&M shoe type.
     """
     return [f"{a.count} of the {a.size} clustered products of platform {a.platform!r} fall into level-1 cluster "
             f"{a.cluster} ({names[a.cluster]!r}): the vectors set this platform apart, so that cluster may mix its "
-            "types; check its samples before adopting it"
-            for a in platforms_apart(level1, platforms, min_products, share)]
+            "types; check its samples before adopting it" for a in apart]
 
 
 def placed_note(a: ApartPlatform) -> str:
@@ -216,8 +214,7 @@ def recluster(
     if placing:
         t = time.perf_counter()
         # Brand and colour words would tie the classifier to the other shops' brands; what the product is remains.
-        cleaned = [c or str(x).lower() for c, x in zip(clean_titles(titles, stop=stop), titles)]
-        labels = place_by_titles(labels, cleaned, platforms, [a.platform for a in apart])
+        labels = place_by_titles(labels, titles_or_cleaned(titles, stop=stop), platforms, [a.platform for a in apart])
         notes.extend(placed_note(a) for a in apart)
         seconds["placement"] = time.perf_counter() - t
 
@@ -226,8 +223,8 @@ def recluster(
     names = name_tree(titles, labels, stop, reserved=sel.category, unnamable=lines)
     seconds["naming"] = time.perf_counter() - t
 
-    if not placing:
-        notes.extend(platform_notes(labels[0], platforms, {c: nm.name for c, nm in names.items()}))
+    if not placing:  # the labels are as clustered, so `apart` still describes them
+        notes.extend(platform_notes(apart, {c: nm.name for c, nm in names.items()}))
     ref = reference_labels(part.payload, reference) if reference else None
     masks = _cluster_masks(labels)
     proposed, summaries = _proposal_clusters(part, masks, names, ref)

@@ -85,6 +85,15 @@ def clean_titles(titles: Sequence[str], brands: Iterable[str] = (), colours: Ite
     return [" ".join(w for w in tokens(t) if w not in stop) for t in titles]
 
 
+def titles_or_cleaned(titles: Sequence[str], brands: Iterable[str] = (), colours: Iterable[str] = (),
+                      stop: set[str] | None = None) -> list[str]:
+    """`clean_titles`, with the lowercased whole title where cleaning leaves nothing.
+
+    A title that is nothing but brand and colour still says more than an empty one would.
+    """
+    return [c or str(t).lower().strip() for c, t in zip(clean_titles(titles, brands, colours, stop), titles)]
+
+
 def term_vectors(encoder: TextEncoder, titles: Sequence[str], brands: Iterable[str] = (),
                  colours: Iterable[str] = ()) -> np.ndarray:
     """Text-encoder vectors of the cleaned titles, each distinct cleaned title encoded once.
@@ -92,8 +101,7 @@ def term_vectors(encoder: TextEncoder, titles: Sequence[str], brands: Iterable[s
     Stored title vectors are dominated by brand and colour ('Puma Men Black ...'), so clustering
     them groups brands; the cleaned titles keep what the product is (a zero row if nothing is left).
     """
-    # A title that is nothing but brand and colour still says more than a missing vector would.
-    cleaned = [c or str(t).lower().strip() for c, t in zip(clean_titles(titles, brands, colours), titles)]
+    cleaned = titles_or_cleaned(titles, brands, colours)
     uniq = sorted({c for c in cleaned if c})
     dim = int(encoder.dim)
     out = np.zeros((len(cleaned), dim), dtype=np.float32)
