@@ -38,6 +38,13 @@ class CatalogOptions:
     brand_from_title: bool | None = None  # None: only when the brand column is empty everywhere
     check_images: bool = True
     require_category: bool = True  # False when classifying products whose category is unknown
+    # Rows whose category a proposed mapping marks review/mixed: "reject" them, or "classify" each
+    # product by itself (ingest then needs a classifier).
+    unsure: str = "reject"
+
+    def __post_init__(self) -> None:
+        if self.unsure not in ("reject", "classify"):
+            raise ValueError(f"unsure must be 'reject' or 'classify', got {self.unsure!r}")
 
 
 def read_table(path: str | Path, columns: dict[str, str] | None = None,
@@ -170,9 +177,19 @@ def validate(df: pd.DataFrame, source: str | Path, options: CatalogOptions) -> V
 
     native = df["category"].map(lambda c: split_path(c, options.sep))
     df["native_path"] = native.map(join_path)
+    df["classify"] = False
     if options.mapping is not None:
+        status = native.map(lambda n: options.mapping.unsure.get(n, ""))
+        unsure = (status != "") & (df["category"] != "")
+        if options.unsure == "classify":
+            df["classify"] = unsure
+        else:
+            source_name = options.mapping.source or "the mapping"
+            reject(unsure, lambda i: f"category {df.at[i, 'native_path']!r} is marked {status[i]!r} in {source_name}: "
+                                     "not guessed; set its target and status there, or ingest with --unsure classify")
         target = native.map(options.mapping.lookup)
-        unmapped = target.isna() & (df["category"] != "") if options.require_category else pd.Series(False, index=df.index)
+        unmapped = target.isna() & (df["category"] != "") & ~df["classify"] if options.require_category \
+            else pd.Series(False, index=df.index)
         reject(unmapped, lambda i: f"unmapped category {df.at[i, 'native_path']!r}")
         df["path"] = target.map(lambda t: join_path(t) if t else "")
     else:

@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 
 from .cascade import CascadeResult, cascade_predict
-from .catalog import CatalogOptions, read_table, validate
+from .catalog import CatalogError, CatalogOptions, read_table, validate
 from .encoders.base import open_images
 from .knn import KnnVote, knn_classify
-from .model import ClassifierModel, ModalityInputs, Predictions, load_model, predict
+from .breadcrumbs import pool_by_breadcrumb
+from .model import ClassifierModel, ModalityInputs, Predictions, load_model, predict, predict_path_scores
+from .model.predict import predictions_from_scores
 from .model.inputs import CSRArrays
 from .store.base import VectorStore
 from .taxonomy import join_path, split_path
@@ -86,7 +88,8 @@ def embed_rows(rows: pd.DataFrame, preset: Any, batch_size: int = 256,
         batch = rows.iloc[lo: lo + batch_size]
         images, batch_notes = open_images(batch["image_path"].tolist()) if with_images else (None, [""] * len(batch))
         notes.extend(batch_notes)
-        dense, sparse = preset.encode(batch["title"].tolist(), batch["brand"].tolist(), images)
+        dense, sparse = preset.encode(batch["title"].tolist(), batch["brand"].tolist(), images,
+                                      batch["description"].tolist())
         for k, v in dense.items():
             dense_parts.setdefault(k, []).append(v)
         for k, v in sparse.items():
@@ -160,13 +163,19 @@ def classify_rows(
     knn_threshold: float = 0.5,
     decode: str | None = None,
     stage1: Predictions | None = None,
+    breadcrumbs: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Predictions table: path, per-level confidence, deciding source, and kNN neighbours when asked or needed.
 
     Items whose model confidence is below `knn_threshold` take the kNN vote if it is more confident.
+    breadcrumbs: the shop's own category of each row; the model's path probabilities are then pooled
+    with those of the rows sharing it (`hiercat.breadcrumbs.pool_by_breadcrumb`, source `breadcrumb`
+    where that changed the path).
     """
     pred, source, stages = classifier.predict(inputs, decode, stage1)
     source = list(source)
+    if breadcrumbs is not None:
+        pred, source = pooled_predictions(classifier.model, inputs, breadcrumbs, pred, source)
     paths = list(pred.paths)
     conf = pred.path_conf.astype(float).copy()
     low = np.flatnonzero(conf < knn_threshold)
@@ -209,17 +218,78 @@ def classify_rows(
     return out
 
 
+def pooled_predictions(model: ClassifierModel, inputs: ModalityInputs, breadcrumbs: Sequence[str],
+                       pred: Predictions, source: list[str]) -> tuple[Predictions, list[str]]:
+    """`pred` with every path replaced by its breadcrumb-pooled best; `source` becomes `breadcrumb` where the path changed."""
+    pooled = predictions_from_scores(pool_by_breadcrumb(predict_path_scores(model, inputs), breadcrumbs), model.taxonomy)
+    changed = [a != b for a, b in zip(pooled.paths, pred.paths)]
+    return pooled, ["breadcrumb" if c else s for c, s in zip(changed, source)]
+
+
 def _has_split(store: VectorStore) -> bool:
     # Neighbours come from training products only once a split is recorded, so test items never explain themselves.
     return store.count({"split": ["train", "val"]}) > 0
 
 
-def read_for_classification(source: str | Path, options: CatalogOptions) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rows to classify (category optional) and rejected rows with reasons."""
+def read_for_classification(source: str | Path, options: CatalogOptions,
+                            need_category: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows to classify and rejected rows with reasons; the category column is optional unless `need_category`.
+
+    need_category: the shop's breadcrumbs are used as evidence (`--native-category`, propose-mapping),
+    so a file without a category column is refused, naming the column.
+    """
     options.require_category = False
-    table = read_table(source, options.columns, required=("product_id", "title"))
+    try:
+        table = read_table(source, options.columns,
+                           required=("product_id", "title", "category") if need_category else ("product_id", "title"))
+    except CatalogError as exc:
+        if need_category and "category" in str(exc):
+            raise CatalogError(f"{exc} The shop's breadcrumbs are read from the `category` column "
+                               "(levels joined by ' > ').") from exc
+        raise
     checked = validate(table, source, options)
     rows = checked.rows
     if "path" in rows.columns:
         rows["path"] = [join_path(split_path(p)) if p else "" for p in rows["path"]]
     return rows, checked.rejects
+
+
+@dataclass
+class CatalogPredictions:
+    """What classifying one catalog file gave: the predictions table, the rows that could not be read, the vectors."""
+
+    table: pd.DataFrame
+    rejects: pd.DataFrame
+    embedded: Embedded
+    rows: pd.DataFrame
+    classifier: Classifier
+
+
+def load_classifier(store: VectorStore, model_dir: str | Path, cascade: bool = False,
+                    threshold: float | None = None) -> tuple[Classifier, Any]:
+    """The classifier saved in `model_dir` (with its text stage `../text` for a cascade) and the store's encoders."""
+    from .encoders import preset_from_meta
+
+    if not (Path(model_dir) / "model.safetensors").exists():
+        raise FileNotFoundError(f"no model at {model_dir}: run `hiercat train` first")
+    clf = Classifier.load(store, model_dir, (Path(model_dir).parent / "text") if cascade else None, threshold)
+    return clf, preset_from_meta(store.get_meta())
+
+
+def classify_catalog(source: str | Path, store: VectorStore, model_dir: str | Path,
+                     options: CatalogOptions | None = None, native_category: bool = False, cascade: bool = False,
+                     threshold: float | None = None, explain: bool = False, knn_k: int = 10,
+                     knn_threshold: float = 0.5, decode: str | None = None) -> CatalogPredictions:
+    """Read, embed and classify a catalog file with a saved model (what `hiercat classify` prints).
+
+    native_category: pool each product's prediction with those sharing its `category` (the shop's
+    breadcrumb); a file without that column is refused.
+    """
+    clf, preset = load_classifier(store, model_dir, cascade, threshold)
+    rows, rejects = read_for_classification(source, options or CatalogOptions(), need_category=native_category)
+    emb = embed_for(rows, preset, clf)
+    table = classify_rows(rows, emb.inputs, clf, store, explain=explain, knn_k=knn_k, knn_threshold=knn_threshold,
+                          decode=decode, stage1=emb.stage1,
+                          breadcrumbs=rows["native_path"].tolist() if native_category else None)
+    table["note"] = emb.notes
+    return CatalogPredictions(table, rejects, emb, rows, clf)

@@ -65,6 +65,8 @@ def ingest(
     sep: str = typer.Option(" > ", help="Separator of category path levels."),
     rejects: Optional[Path] = typer.Option(None, help="Where to write rejected rows [default: STORE/rejects-<file>.csv]."),
     batch_size: int = typer.Option(256, help="Products embedded and upserted per batch."),
+    unsure: str = typer.Option("reject", help="Products whose category a proposed mapping (hiercat propose-mapping) marks review or mixed: reject them with that reason, or classify each one by itself with --model."),
+    model: Optional[Path] = typer.Option(None, help="With --unsure classify: the model folder [default: STORE/models/classifier]."),
     store: Optional[Path] = StoreOpt,
     qdrant_url: Optional[str] = UrlOpt,
     collection: str = CollectionOpt,
@@ -84,20 +86,33 @@ def ingest(
         enc = load_preset(preset)
     except (MappingError, ModelLoadError, ValueError, FileNotFoundError) as exc:
         fail(str(exc))
+    if unsure not in ("reject", "classify"):
+        fail(f"--unsure must be reject or classify, got {unsure!r}")
     files = [c / "products.csv" if c.is_dir() else c for c in catalogs]
     vs = open_store_from_cli(store, qdrant_url, collection)
+    classifier = None
+    if unsure == "classify":
+        from .classify import Classifier
+
+        mdir = model or default_model_dir(store, qdrant_url)
+        if not (Path(mdir) / "model.safetensors").exists():
+            vs.close()
+            fail(f"--unsure classify needs a model; none at {mdir}: run `hiercat train` first or pass --model")
+        classifier = Classifier.load(vs, mdir)
     summary = Table(title="ingest summary")
     for col in ("catalog", "rows", "ingested", "skipped (unchanged)", "rejected", "time", "products/s"):
         summary.add_column(col, justify="right" if col != "catalog" else "left")
     status = 0
     try:
         for file in files:
-            options = CatalogOptions(columns=_parse_columns(column), sep=sep, platform=platform, mapping=mapping_table)
+            options = CatalogOptions(columns=_parse_columns(column), sep=sep, platform=platform, mapping=mapping_table,
+                                     unsure=unsure)
             with progress_bar() as bar:
                 task = bar.add_task(f"ingest {file.name}", total=None)
                 try:
                     report = run_ingest(file, vs, enc, options, batch_size=batch_size,
-                                        on_progress=lambda d, t: bar.update(task, completed=d, total=t))
+                                        on_progress=lambda d, t: bar.update(task, completed=d, total=t),
+                                        classifier=classifier)
                 except (CatalogError, StoreMismatchError) as exc:
                     console.print(f"[bold red]error:[/] {exc}")
                     status = 1
@@ -231,8 +246,8 @@ def print_metrics(metrics: dict, title: str) -> None:
 
 @app.command()
 def train(
-    fusion: str = typer.Option("late", help="Fusion of the modalities: early, late, attention."),
-    modalities: str = typer.Option("all", help="Modalities: all, text, lexical, image, text+lexical, or vector names joined by commas."),
+    fusion: str = typer.Option("early", help="Fusion of the modalities: early, late, attention."),
+    modalities: str = typer.Option("shops", help="Modalities: shops (product words + description pooled, title n-grams, image: the default for new shops), all, text, lexical, image, text+lexical, or vector names joined by commas."),
     platforms: Optional[str] = typer.Option(None, help="Train on these platforms only (comma-separated)."),
     labels: str = typer.Option("path", help="Label field: path (target taxonomy) or native_category (the shop's own tree)."),
     epochs: int = typer.Option(60, help="At most this many epochs (early stopping, patience 5)."),
@@ -334,15 +349,16 @@ def classify(
     mapping: Optional[Path] = typer.Option(None, help="Map a category column to the target taxonomy to score the predictions."),
     column: List[str] = typer.Option([], "--column", help="Rename a column: FILE_COLUMN=hiercat_column (repeatable)."),
     platform: Optional[str] = typer.Option(None, help="Platform name for all rows."),
+    native_category: bool = typer.Option(False, "--native-category", help="Use the input's `category` column (the shop's breadcrumb) as evidence: pool each prediction with those of the products sharing it."),
     store: Optional[Path] = StoreOpt,
     qdrant_url: Optional[str] = UrlOpt,
     collection: str = CollectionOpt,
 ) -> None:
     """Embed new products, predict a valid taxonomy path with confidences, decision source and explanations."""
     from .catalog import CatalogError, CatalogOptions
-    from .classify import Classifier, classify_rows, embed_for, read_for_classification
-    from .encoders import ModelLoadError, preset_from_meta
-    from .mapping import CategoryMapping
+    from .classify import classify_catalog
+    from .encoders import ModelLoadError
+    from .mapping import CategoryMapping, MappingError
     from .metrics import evaluate_paths
     from .model import ModelMismatchError
 
@@ -351,27 +367,19 @@ def classify(
     vs = open_store_from_cli(store, qdrant_url, collection)
     try:
         mdir = model or default_model_dir(store, qdrant_url)
-        if not (Path(mdir) / "model.safetensors").exists():
-            fail(f"no model at {mdir}: run `hiercat train` first")
         try:
-            clf = Classifier.load(vs, mdir, (Path(mdir).parent / "text") if cascade else None, threshold)
-            preset = preset_from_meta(vs.get_meta())
-        except (ModelMismatchError, ModelLoadError, ValueError, FileNotFoundError) as exc:
+            options = CatalogOptions(columns=_parse_columns(column), platform=platform,
+                                     mapping=CategoryMapping.load(mapping) if mapping else None)
+            with console.status(f"classifying {input}"):
+                result = classify_catalog(input, vs, mdir, options, native_category=native_category, cascade=cascade,
+                                          threshold=threshold, explain=explain, knn_k=k, knn_threshold=knn_threshold,
+                                          decode=decode)
+        except (ModelMismatchError, ModelLoadError, CatalogError, MappingError, ValueError, FileNotFoundError) as exc:
             fail(str(exc))
-        options = CatalogOptions(columns=_parse_columns(column), platform=platform,
-                                 mapping=CategoryMapping.load(mapping) if mapping else None)
-        try:
-            rows, rejects = read_for_classification(input, options)
-        except CatalogError as exc:
-            fail(str(exc))
+        table, rejects, emb = result.table, result.rejects, result.embedded
         if len(rejects):
             console.print(f"[yellow]{len(rejects)} rows cannot be classified[/]: "
                           + "; ".join(f"row {r}: {why}" for r, why in zip(rejects["row"][:5], rejects["reason"][:5])))
-        with console.status(f"embedding {len(rows)} products"):
-            emb = embed_for(rows, preset, clf)
-        table = classify_rows(rows, emb.inputs, clf, vs, explain=explain, knn_k=k, knn_threshold=knn_threshold,
-                              decode=decode, stage1=emb.stage1)
-        table["note"] = emb.notes
         output.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(output, index=False)
         shares = table["source"].value_counts(normalize=True)
@@ -383,10 +391,52 @@ def classify(
         console.print(f"{emb.images_embedded} images embedded; seconds per 1,000 products: "
                       + ", ".join(f"{k.replace('_', ' ')} {v * per_1000:.2f}" for k, v in emb.seconds.items()))
         if "true_path" in table:
-            print_metrics(evaluate_paths(table["true_path"].tolist(), table["predicted_path"].tolist(), clf.model.taxonomy),
+            print_metrics(evaluate_paths(table["true_path"].tolist(), table["predicted_path"].tolist(),
+                                         result.classifier.model.taxonomy),
                           "against the given categories")
     finally:
         vs.close()
+
+
+@app.command("propose-mapping")
+def propose_mapping_cmd(
+    catalog: Path = typer.Argument(..., help="Catalog of a shop whose native categories (the `category` column) have no mapping yet."),
+    output: Path = typer.Option(Path("mapping.csv"), "-o", "--output", help="Proposed mapping CSV (accepted as is by `hiercat ingest --mapping`)."),
+    page: Optional[Path] = typer.Option(None, help="HTML review page [default: next to the CSV, .html]."),
+    platform: Optional[str] = typer.Option(None, help="Platform name for all rows."),
+    model: Optional[Path] = typer.Option(None, help="Model folder [default: STORE/models/classifier]."),
+    column: List[str] = typer.Option([], "--column", help="Rename a column: FILE_COLUMN=hiercat_column (repeatable)."),
+    store: Optional[Path] = StoreOpt,
+    qdrant_url: Optional[str] = UrlOpt,
+    collection: str = CollectionOpt,
+) -> None:
+    """Classify a new shop's products and propose a target for each of its categories (auto / review / mixed)."""
+    from .catalog import CatalogError, CatalogOptions
+    from .encoders import ModelLoadError
+    from .model import ModelMismatchError
+    from .propose import propose_for_catalog, write_review_page
+
+    vs = open_store_from_cli(store, qdrant_url, collection)
+    try:
+        mdir = model or default_model_dir(store, qdrant_url)
+        try:
+            with console.status(f"classifying the products of {catalog}"):
+                table, disagree, rejects = propose_for_catalog(
+                    catalog, vs, mdir, CatalogOptions(columns=_parse_columns(column), platform=platform))
+        except (ModelMismatchError, ModelLoadError, CatalogError, ValueError, FileNotFoundError) as exc:
+            fail(str(exc))
+    finally:
+        vs.close()
+    if len(rejects):
+        console.print(f"[yellow]{len(rejects)} rows left out[/]: "
+                      + "; ".join(f"row {r}: {why}" for r, why in zip(rejects["row"][:5], rejects["reason"][:5])))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(output, index=False)
+    html_file = write_review_page(table, disagree, page or output.with_suffix(".html"), f"Proposed mapping of {catalog}")
+    counts = table["status"].value_counts()
+    console.print(f"{len(table)} categories, {int(table['n_items'].sum())} products -> [bold]{output}[/] "
+                  f"(review page {html_file}): "
+                  + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("auto", "review", "mixed")))
 
 
 @app.command()
@@ -400,11 +450,15 @@ def evaluate(
     cascade_targets: str = typer.Option("0.1,0.3", help="Escalation shares to report for the cascade."),
     token_dropout: Optional[str] = typer.Option(None, help="As in `hiercat train`: one value, or several to average one model each, in every configuration."),
     refit: bool = typer.Option(False, help="As in `hiercat train`: refit every configuration on train + validation."),
+    leave_one_shop_out: bool = typer.Option(False, "--leave-one-shop-out", help="Instead of the grid: for every platform (or those of --platforms), train `hiercat train`'s default model on the others and score it as a new shop: per product, with breadcrumb pooling, and the proposed mapping of its categories."),
     store: Optional[Path] = StoreOpt,
     qdrant_url: Optional[str] = UrlOpt,
     collection: str = CollectionOpt,
 ) -> None:
-    """Table-II grid (unimodal rows, early/late/attention fusion, kNN), cascade and cross-platform tables, with plots."""
+    """Table-II grid (unimodal rows, early/late/attention fusion, kNN), cascade and cross-platform tables, with plots.
+
+    Every configuration is a model trained from scratch, so the grid takes a while (minutes per row on a CPU).
+    """
     from .evaluate import Row, cascade_rows, cross_platform, knn_row, run_grid
     from .experiment import label_paths, load_training_data
     from .model import predict
@@ -413,6 +467,12 @@ def evaluate(
 
     training = {"members": _members(token_dropout), "refit": refit}
     vs = open_store_from_cli(store, qdrant_url, collection)
+    if leave_one_shop_out:
+        try:
+            _leave_one_shop_out(vs, out, platforms, epochs, seed, training)
+        finally:
+            vs.close()
+        return
     try:
         plats = [p.strip() for p in platforms.split(",")] if platforms else None
         products = load_training_data(vs, plats)
@@ -467,6 +527,41 @@ def evaluate(
         console.print(f"report: [bold]{md}[/] and {page}")
     finally:
         vs.close()
+
+
+def _leave_one_shop_out(vs, out: Path, platforms: Optional[str], epochs: int, seed: int, training: dict) -> None:
+    """`hiercat evaluate --leave-one-shop-out`: the table per left-out shop, its mapping proposal, the report."""
+    from .evaluate import Row, leave_one_shop_out
+    from .experiment import load_training_data
+    from .report import write_report
+
+    products = load_training_data(vs)
+    plats = [p.strip() for p in platforms.split(",")] if platforms else None
+    levels = max(int(d) for d in products.payload["depth"])
+    console.print(f"{len(products)} products of {products.payload['platform'].nunique()} platforms, {levels} levels")
+
+    def show(row: Row) -> None:
+        console.print(f"  {row.name:48s} hF1 {100 * row.metrics['hF1']:.2f}  exact {100 * row.metrics['exact']:.2f}"
+                      + (f"  mapping right for {100 * row.extra['mapping_item_accuracy']:.1f} % of items"
+                         if "mapping_item_accuracy" in row.extra else "") + f"  ({row.fit_seconds:.0f} s)")
+
+    try:
+        shops = leave_one_shop_out(products, seed=seed, platforms=plats, epochs=epochs, on_row=show, **training)
+    except ValueError as exc:
+        fail(str(exc))
+    out.mkdir(parents=True, exist_ok=True)
+    for shop in shops:
+        shop.proposal.to_csv(out / f"proposed-mapping-{shop.platform}.csv", index=False)
+    rows = [r for shop in shops for r in shop.rows]
+    md, page = write_report(out, "hiercat: leave one shop out", [(
+        "Leave one shop out", "Each shop scored by a model trained on every other shop (hiercat train's defaults), "
+        "labels from the target taxonomy. 'per product': each product alone; 'breadcrumb pooling': with the shop's "
+        "own categories as evidence (classify --native-category). mapping_item_accuracy: share of the shop's products "
+        "whose native category got its true target from propose-mapping; mapping_auto_precision: share of the "
+        "categories marked auto that are right; label_coverage: share of the shop's products whose category the "
+        "training shops have at all. Percentages.", rows, levels)],
+        notes=[f"Store: {len(products)} products; proposed mappings: proposed-mapping-<platform>.csv."])
+    console.print(f"report: [bold]{md}[/] and {page}")
 
 
 @app.command("train-image-encoder")

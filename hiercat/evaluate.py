@@ -10,7 +10,8 @@ import numpy as np
 
 from .cascade import cascade_predict, choose_threshold
 from .dataset import StoredProducts
-from .experiment import Split, fit_and_score, label_paths, modality_groups
+from .experiment import (DEFAULT_FUSION, DEFAULT_MODALITIES, Split, fit_and_score, label_paths, modality_groups,
+                         resolve_modalities)
 from .knn import knn_classify
 from .metrics import evaluate_paths
 from .model import ModalityInputs, inputs_from_stored, predict
@@ -142,3 +143,75 @@ def cascade_rows(text_model, full_model, products: StoredProducts, split: Split,
                          "stage2_ms_per_1000": 1e6 * res.stage2_seconds / n,
                          "multimodal_only_ms_per_1000": 1e6 * full_s / n}))
     return rows
+
+
+@dataclass
+class ShopOut:
+    """One platform left out: the rows scoring it per product and with breadcrumb pooling, and its mapping proposal."""
+
+    platform: str
+    rows: list[Row]
+    proposal: Any  # pandas.DataFrame (hiercat.propose.MAPPING_COLUMNS)
+    mapping: dict[str, float]
+    model: Any
+
+
+def leave_one_shop_out(products: StoredProducts, seed: int = 0, platforms: Sequence[str] | None = None,
+                       fusion: str = DEFAULT_FUSION, modalities: str | Sequence[str] | None = DEFAULT_MODALITIES,
+                       on_row: Callable[[Row], None] | None = None, **train_kwargs: Any) -> list[ShopOut]:
+    """For every platform (or those named): train on all the others, score it as a shop never seen.
+
+    Training uses the other platforms' train + test parts with their validation part for early
+    stopping. The left-out shop is scored per product, with its breadcrumbs pooled (its
+    `native_category`, as `hiercat classify --native-category` does), and by the mapping that
+    `hiercat propose-mapping` would propose for its categories, against the mapping it was ingested
+    with (each native category's stored target path). Labels are always the target taxonomy's `path`:
+    the shops' native trees are not comparable.
+    """
+    from .breadcrumbs import pool_by_breadcrumb
+    from .metrics import evaluate_paths
+    from .model.predict import predict_path_scores, predictions_from_scores
+    from .propose import mapping_accuracy, propose_mapping
+
+    plat = products.payload["platform"].astype(str).to_numpy()
+    names = sorted(set(plat))
+    if len(names) < 2:
+        raise ValueError(f"leave-one-shop-out needs products of two platforms or more; the store has {names}")
+    chosen = list(platforms or names)
+    unknown = [p for p in chosen if p not in names]
+    if unknown:
+        raise ValueError(f"no products of platform(s) {', '.join(unknown)}; the store has {', '.join(names)}")
+    out = []
+    for target in chosen:
+        src, dst = products.where(plat != target), products.where(plat == target)
+        src_paths, dst_paths = label_paths(src, "path"), label_paths(dst, "path")
+        split = Split.make(src_paths, seed)
+        tr = np.concatenate([split.train, split.test])
+        dst_inputs = inputs_from_stored(dst)
+        levels = max(len(p) for p in src_paths + dst_paths)
+        src_inputs = inputs_from_stored(src)
+        mods = resolve_modalities(modalities, src_inputs.names)
+        r = fit_and_score(src_inputs, src_paths, tr, split.val, np.zeros(0, int), fusion=fusion, modalities=mods,
+                          test_inputs=dst_inputs, test_paths=dst_paths, seed=seed, **train_kwargs)
+        seen = set(src_paths)
+        coverage = {"label_coverage": float(np.mean([p in seen for p in dst_paths]))}
+        t0 = time.perf_counter()
+        scores = predict_path_scores(r.model, dst_inputs)
+        natives = dst.payload["native_category"].astype(str).tolist()
+        pooled = predictions_from_scores(pool_by_breadcrumb(scores, natives), r.model.taxonomy)
+        pool_s = time.perf_counter() - t0
+        pooled_metrics = evaluate_paths(dst_paths, pooled.paths, r.model.taxonomy, levels=levels)
+        proposal, _ = propose_mapping(scores, natives, dst.payload["title"].astype(str).tolist())
+        truth = dict(zip(natives, dst.payload["path"].astype(str)))
+        mapping = mapping_accuracy(proposal, truth)
+        others = "+".join(p for p in names if p != target)
+        rows = [Row(f"{others} → {target}, per product", mods, fusion, r.metrics, r.fit_seconds, r.predict_seconds,
+                    coverage),
+                Row(f"{others} → {target}, breadcrumb pooling", mods, fusion, pooled_metrics, r.fit_seconds, pool_s,
+                    {**coverage, "mapping_item_accuracy": mapping["item_accuracy"],
+                     "mapping_auto_precision": mapping["auto_precision"], "mapping_auto_share": mapping["auto_share"]})]
+        for row in rows:
+            if on_row:
+                on_row(row)
+        out.append(ShopOut(target, rows, proposal, mapping, r.model))
+    return out

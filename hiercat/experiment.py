@@ -17,6 +17,10 @@ from .store.base import Filter, VectorStore
 from .taxonomy import Taxonomy, split_path
 
 LABEL_FIELDS = ("path", "native_category")
+# `hiercat train` without options: the configuration recommended for shops the model has not seen
+# (early fusion of pooled product words + description, title n-grams and image; bench/RESULTS.md).
+DEFAULT_FUSION = "early"
+DEFAULT_MODALITIES = "shops"
 SPLIT_FRACTIONS = (0.64, 0.16, 0.20)
 
 
@@ -28,14 +32,44 @@ def label_paths(products: StoredProducts, labels: str = "path") -> list[tuple[st
 
 
 def modality_groups(names: Sequence[str]) -> dict[str, list[str]]:
-    """Named modality subsets of a store's vectors: text, lexical, image, text+lexical, all."""
+    """Named modality subsets of a store's vectors: text, lexical, image, text+lexical, words, shops, all.
+
+    `shops` is the default for new shops: the title's product words and the description (pooled by
+    `shops_model_kwargs`), the hashed title n-grams and the image; brand and raw-title vectors are left
+    out because another shop's brands and wording never match them.
+    """
     text = [n for n in names if n.endswith("_title") or n.endswith("_brand")]
     dense_text = [n for n in text if not n.startswith("lex_")]
     lex = [n for n in names if n.startswith("lex_")]
     image = [n for n in names if n.endswith("_image")]
+    words = [n for n in names if n.endswith("_words")]
+    description = [n for n in names if n.endswith("_description")]
     groups = {"text": dense_text, "lexical": lex, "image": image, "text+lexical": dense_text + lex,
+              "words": words + description, "shops": words + description + lex + image if words else [],
               "all": list(names)}
     return {k: v for k, v in groups.items() if v}
+
+
+MODALITY_DROPOUT = 0.3  # share of training rows that see an image or a description missing
+
+
+def shops_model_kwargs(modalities: Sequence[str], modality_dropout: float = MODALITY_DROPOUT) -> dict[str, Any]:
+    """Model keywords that make the chosen inputs transfer: pooled text, dropped image and description.
+
+    The product-words and description vectors of one text encoder are pooled into one `text` input, so
+    a shop's descriptions are read by the weights that learned other shops' titles; images and
+    descriptions are dropped from `modality_dropout` of the training rows, so a text-only shop is a
+    case the model has seen. Empty for inputs without such vectors (e.g. `--modalities all`).
+    """
+    words = [n for n in modalities if n.endswith("_words")]
+    description = [n for n in modalities if n.endswith("_description")]
+    out: dict[str, Any] = {}
+    if words and description:
+        out["pools"] = {"text": words[:1] + description[:1]}
+    droppable = description + [n for n in modalities if n.endswith("_image")]
+    if words and droppable and modality_dropout > 0:
+        out["modality_dropout"] = {n: modality_dropout for n in droppable}
+    return out
 
 
 def resolve_modalities(spec: str | Sequence[str] | None, names: Sequence[str]) -> list[str]:
@@ -44,6 +78,8 @@ def resolve_modalities(spec: str | Sequence[str] | None, names: Sequence[str]) -
         return list(names)
     if isinstance(spec, str):
         groups = modality_groups(names)
+        if spec == DEFAULT_MODALITIES and spec not in groups:  # a store ingested before product words existed
+            return list(names)
         if spec in groups:
             return groups[spec]
         spec = [s.strip() for s in spec.split(",") if s.strip()]
@@ -124,6 +160,7 @@ def fit_and_score(
     stopping found, as the peers in bench/ are fit; the test rows stay unseen either way.
     """
     t0 = time.perf_counter()
+    train_kwargs = {**shops_model_kwargs(list(modalities or inputs.names)), **train_kwargs}
     train_in, train_paths = inputs.take(train), [paths[i] for i in train]
     val_pair = (inputs.take(val), [paths[i] for i in val])
     both = np.concatenate([train, val])
@@ -167,8 +204,8 @@ def load_training_data(store: VectorStore, platforms: Sequence[str] | None = Non
 def train_on_store(
     store: VectorStore,
     out: str | Path,
-    fusion: str = "late",
-    modalities: str | Sequence[str] | None = None,
+    fusion: str = DEFAULT_FUSION,
+    modalities: str | Sequence[str] | None = DEFAULT_MODALITIES,
     platforms: Sequence[str] | None = None,
     labels: str = "path",
     seed: int = 0,

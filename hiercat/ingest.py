@@ -111,6 +111,17 @@ def prepare_store(store: VectorStore, preset: Any, label_paths: Sequence[str], t
     store.set_meta(meta)
 
 
+def _label_by_model(classifier: Any, payloads: list[dict[str, Any]], dense: dict[str, Any],
+                    sparse: dict[str, list[Any]]) -> None:
+    """Give payloads the classifier's path for their vectors (with its confidence)."""
+    from .model.inputs import CSRArrays, ModalityInputs
+
+    pred, _, _ = classifier.predict(ModalityInputs(dense, {k: CSRArrays.from_vectors(v) for k, v in sparse.items()}))
+    for payload, path, conf in zip(payloads, pred.paths, pred.path_conf):
+        payload.update(label_payload(path))
+        payload["label_confidence"] = round(float(conf), 4)
+
+
 def ingest(
     source: str | Path,
     store: VectorStore,
@@ -118,13 +129,18 @@ def ingest(
     options: CatalogOptions,
     batch_size: int = 256,
     on_progress: Callable[[int, int], None] | None = None,
+    classifier: Any = None,
 ) -> IngestReport:
     """Ingest one catalog file into the store and return the counts.
 
     Each batch is upserted as soon as it is embedded, and products whose content hash is already
     stored are skipped, so re-running after a kill resumes where it stopped and duplicates nothing.
+    classifier: a `hiercat.classify.Classifier` labelling the products whose category a proposed
+    mapping marks unsure, under `options.unsure == "classify"` (payload `label_source` "model").
     """
     start = time.perf_counter()
+    if options.unsure == "classify" and classifier is None:
+        raise ValueError("classifying the products of unsure categories (--unsure classify) needs a trained model")
     table = read_table(source, options.columns)
     checked: ValidatedCatalog = validate(table, source, options)
     report = IngestReport(source=str(source), rows=len(table))
@@ -138,7 +154,7 @@ def ingest(
         batch = rows.iloc[lo: lo + batch_size]
         ids = [point_id(p, i) for p, i in zip(batch["platform"], batch["product_id"])]
         stored = {p.id: p.payload.get("content_hash") for p in store.retrieve(ids)}
-        todo, hashes, images, bad = [], [], [], []
+        todo, hashes, images, bad, to_classify = [], [], [], [], []
         for (idx, row), pid in zip(batch.iterrows(), ids):
             payload = product_payload(row)
             try:
@@ -159,6 +175,9 @@ def ingest(
                     continue
             payload["content_hash"] = h
             payload["has_image"] = image is not None
+            payload["label_source"] = "model" if row["classify"] else "mapping"
+            if row["classify"]:
+                to_classify.append(len(todo))
             todo.append((pid, payload))
             hashes.append(h)
             images.append(image)
@@ -170,7 +189,12 @@ def ingest(
         if todo:
             titles = [p["title"] for _, p in todo]
             brands = [p["brand"] for _, p in todo]
-            dense, sparse = preset.encode(titles, brands, images)
+            descriptions = [p["description"] for _, p in todo]
+            dense, sparse = preset.encode(titles, brands, images, descriptions)
+            if to_classify:
+                _label_by_model(classifier, [todo[j][1] for j in to_classify],
+                                {k: v[to_classify] for k, v in dense.items()},
+                                {k: [v[j] for j in to_classify] for k, v in sparse.items()})
             points = [
                 PointData(
                     id=pid,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from .taxonomy import Taxonomy, join_path, split_path
+
+
+UNSURE = ("review", "mixed")  # proposal statuses whose target ingest does not apply
 
 
 class MappingError(ValueError):
@@ -21,6 +24,9 @@ class CategoryMapping:
     table: dict[tuple[str, ...], tuple[str, ...] | None]
     source: str = ""
     target_name: str = "Google Product Taxonomy"
+    # native path -> 'review' or 'mixed' for the rows of a proposed mapping (hiercat propose-mapping)
+    # that were not accepted: their target is a guess that ingest must not apply.
+    unsure: dict[tuple[str, ...], str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, file: str | Path, taxonomy: Taxonomy | None = None, sep: str = " > ") -> "CategoryMapping":
@@ -36,14 +42,22 @@ class CategoryMapping:
         if "native_category" not in df.columns or target_col is None:
             raise MappingError(f"{file}: needs columns native_category and gpt_category (or target_category)")
         table: dict[tuple[str, ...], tuple[str, ...] | None] = {}
-        for i, (native, target) in enumerate(zip(df["native_category"], df[target_col]), start=2):
+        unsure: dict[tuple[str, ...], str] = {}
+        statuses = df["status"].str.strip().str.lower() if "status" in df.columns else pd.Series("", index=df.index)
+        for i, (native, target, status) in enumerate(zip(df["native_category"], df[target_col], statuses), start=2):
             n = split_path(native, sep)
             t = split_path(target) if target.strip() else None
             if t is not None and taxonomy is not None and t not in taxonomy:
                 raise MappingError(f"{file}:{i}: target {join_path(t)!r} is not in the taxonomy")
+            if status not in ("", "auto", "ok", *UNSURE):
+                raise MappingError(f"{file}:{i}: status {status!r} is not one of auto, review, mixed (or empty)")
             table[n] = t
-        return cls(table=table, source=str(file))
+            if status in UNSURE:
+                unsure[n] = status
+        return cls(table=table, source=str(file), unsure=unsure)
 
     def lookup(self, native: tuple[str, ...]) -> tuple[str, ...] | None:
-        """The target path of a native path, or None if unmapped or mapped to nothing."""
+        """The target path of a native path, or None if unmapped, mapped to nothing or marked unsure."""
+        if tuple(native) in self.unsure:
+            return None
         return self.table.get(tuple(native))

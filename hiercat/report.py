@@ -18,7 +18,7 @@ def _pct(x: float | None) -> str:
 
 def metric_table(rows: Sequence[Row], levels: int, timing: bool = True) -> tuple[list[str], list[list[str]]]:
     """Header and cells: hP, hR, hF1, per-level macro/weighted F1, validity, times."""
-    head = ["configuration", "hP", "hR", "hF1"]
+    head = ["configuration", "hP", "hR", "hF1", "exact"]
     for k in range(1, levels + 1):
         head += [f"L{k} macro-F1", f"L{k} weighted-F1"]
     head += ["valid paths"]
@@ -27,7 +27,7 @@ def metric_table(rows: Sequence[Row], levels: int, timing: bool = True) -> tuple
     body = []
     for r in rows:
         m = r.metrics
-        cells = [r.name, _pct(m.get("hP")), _pct(m.get("hR")), _pct(m.get("hF1"))]
+        cells = [r.name, _pct(m.get("hP")), _pct(m.get("hR")), _pct(m.get("hF1")), _pct(m.get("exact"))]
         for k in range(1, levels + 1):
             cells += [_pct(m.get(f"l{k}_macro_f1")), _pct(m.get(f"l{k}_weighted_f1"))]
         cells += [_pct(m.get("validity"))]

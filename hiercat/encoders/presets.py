@@ -1,7 +1,8 @@
 """Encoder presets: which text, image and lexical encoders make a store's named vectors.
 
 Vector names are `{encoder.name}_{field}`: e.g. the `minilm` preset makes dense `minilm_title`,
-`minilm_brand`, `simclr_image` and sparse `lex_title`. The resolved options (model names, local
+`minilm_brand`, `minilm_words` (the title's product words, see `hiercat.product_words`),
+`minilm_description` (zero where a shop has none), `simclr_image` and sparse `lex_title`. The resolved options (model names, local
 paths) are recorded in the store's metadata so `preset_from_meta` rebuilds the same encoders at
 classify time.
 """
@@ -16,12 +17,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from PIL import Image
 
+from ..product_words import product_words
 from ..store.base import SparseVector
 from .base import ImageEncoder, ModelLoadError, TextEncoder
 from .cache import CachedTextEncoder
 from .lexical import LexicalEncoder
 
-TEXT_FIELDS = ("title", "brand")
+TEXT_FIELDS = ("title", "brand", "words", "description")
 PRESETS = ("minilm", "clip", "paper", "simclr")
 DEFAULT_STORE = "hiercat-store"
 
@@ -87,19 +89,27 @@ class Preset:
         out[present] = vecs
         return out
 
-    def encode(self, titles: Sequence[str], brands: Sequence[str],
-               images: Sequence[Image.Image | None] | None) -> tuple[dict[str, np.ndarray], dict[str, list[SparseVector]]]:
-        """Dense vectors by name ([n, dim] float32 each) and sparse vectors by name (n each) for n products."""
+    def encode(self, titles: Sequence[str], brands: Sequence[str], images: Sequence[Image.Image | None] | None,
+               descriptions: Sequence[str] | None = None,
+               ) -> tuple[dict[str, np.ndarray], dict[str, list[SparseVector]]]:
+        """Dense vectors by name ([n, dim] float32 each) and sparse vectors by name (n each) for n products.
+
+        descriptions: None or "" where a product has none (a zero `*_description` row).
+        """
         n = len(titles)
-        if len(brands) != n or (images is not None and len(images) != n):
-            raise ValueError(f"titles, brands and images differ in length: {n}, {len(brands)}, "
-                             f"{len(images) if images is not None else '-'}")
+        descriptions = list(descriptions) if descriptions is not None else [""] * n
+        if len(brands) != n or len(descriptions) != n or (images is not None and len(images) != n):
+            raise ValueError(f"titles, brands, descriptions and images differ in length: {n}, {len(brands)}, "
+                             f"{len(descriptions)}, {len(images) if images is not None else '-'}")
         dense: dict[str, np.ndarray] = {}
         if self.text is not None:
-            # One call for both fields: the cache and the model batch see titles and brands together.
-            both = self.encode_text(list(titles) + list(brands))
-            dense[f"{self.text.name}_title"] = both[:n]
-            dense[f"{self.text.name}_brand"] = both[n:]
+            fields = {"title": list(titles), "brand": list(brands),
+                      "words": [product_words(t, b) for t, b in zip(titles, brands)],
+                      "description": [d or "" for d in descriptions]}
+            # One call for every field: the cache and the model batch see them together.
+            allv = self.encode_text([t for f in TEXT_FIELDS for t in fields[f]])
+            for k, f in enumerate(TEXT_FIELDS):
+                dense[f"{self.text.name}_{f}"] = allv[k * n:(k + 1) * n]
         if self.image is not None:
             dense[self.image_vector] = self.encode_images(images if images is not None else [None] * n)
         sparse: dict[str, list[SparseVector]] = {}

@@ -57,6 +57,22 @@ def _level_terms(logits: Sequence[torch.Tensor], masks: Sequence[torch.Tensor]):
         yield z, torch.log((z.exp() @ mask.double().T).clamp_min(1e-300))
 
 
+def path_log_probs(logits: Sequence[torch.Tensor], masks: Sequence[torch.Tensor],
+                   path_index: torch.Tensor) -> torch.Tensor:
+    """[B, P] log probability of every valid label path: the sum of its per-level masked log-probabilities.
+
+    Rows sum to one over the paths (up to float error), so they can be averaged over products
+    (breadcrumb pooling, mapping proposals) and compared between models.
+    """
+    parents = torch.zeros_like(path_index)
+    parents[:, 1:] = path_index[:, :-1]
+    score = None
+    for level, (z, log_norm) in enumerate(_level_terms(logits, masks)):
+        term = z.index_select(1, path_index[:, level]) - log_norm.index_select(1, parents[:, level])
+        score = term if score is None else score + term
+    return score
+
+
 def path_decode(logits: Sequence[torch.Tensor], masks: Sequence[torch.Tensor], path_index: torch.Tensor) -> Decoded:
     """Argmax over all valid label paths of the product of per-level masked, renormalized probabilities."""
     levels = list(_level_terms(logits, masks))

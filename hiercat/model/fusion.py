@@ -44,28 +44,57 @@ class SparseEmbedding(nn.Module):
 
 
 class ModalityEncoders(nn.Module):
-    """Dense modalities pass through; sparse ones go through a SparseEmbedding; both get input dropout."""
+    """Dense modalities pass through; sparse ones go through a SparseEmbedding; both get input dropout.
+
+    pools: output name -> dense modalities of one embedding space summed into one L2-normalized feature,
+    e.g. {"text": ["minilm_words", "minilm_description"]}. The same weights then read a shop's
+    descriptions and another shop's titles, which is how a model trained on titles alone can use the
+    descriptions of a shop it never saw. modality_dropout: dense modality -> probability that a training
+    row sees it missing (a zero vector, as a product without an image or a description is stored), so
+    the model does not fall apart on a shop that lacks that field.
+    """
 
     def __init__(self, specs: Sequence[ModalitySpec], sparse_dim: int = 64, dense_dropout: float = 0.0,
-                 sparse_dropout: float = 0.0, token_dropout: float = 0.0):
+                 sparse_dropout: float = 0.0, token_dropout: float = 0.0,
+                 pools: Mapping[str, Sequence[str]] | None = None,
+                 modality_dropout: Mapping[str, float] | None = None):
         super().__init__()
         self.specs = list(specs)
+        names = {s.name: s for s in self.specs}
+        self.pools = {str(k): [str(m) for m in v] for k, v in (pools or {}).items()}
+        self.modality_dropout = {str(k): float(v) for k, v in (modality_dropout or {}).items() if k in names}
+        pooled = [m for members in self.pools.values() for m in members]
+        bad = [m for m in pooled if m not in names or names[m].kind != "dense"]
+        if bad or len(set(pooled)) != len(pooled):
+            raise ValueError(f"pools must name distinct dense inputs; got {self.pools} for inputs {list(names)}")
+        if any(len({names[m].dim for m in members}) > 1 for members in self.pools.values()):
+            raise ValueError(f"pooled modalities must share a dimension: {self.pools}")
         self.sparse = nn.ModuleDict({s.name: SparseEmbedding(s.dim, sparse_dim, token_dropout=token_dropout)
                                      for s in self.specs if s.kind == "sparse"})
         self.dense_dropout = nn.Dropout(dense_dropout)
         self.sparse_dropout = nn.Dropout(sparse_dropout)
-        self.out_dims = {s.name: (sparse_dim if s.kind == "sparse" else s.dim) for s in self.specs}
+        self.out_dims = {s.name: (sparse_dim if s.kind == "sparse" else s.dim) for s in self.specs if s.name not in pooled}
+        self.out_dims.update({k: names[v[0]].dim for k, v in self.pools.items()})
+
+    def _dense(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        p = self.modality_dropout.get(name, 0.0)
+        if self.training and p > 0:
+            x = x * (torch.rand(x.shape[0], 1, device=x.device) >= p).to(x.dtype)
+        return x
 
     def forward(self, batch: ModalityBatch) -> dict[str, torch.Tensor]:
-        """Feature tensor per modality name."""
+        """Feature tensor per output name (pools replace their members)."""
         out = {}
         for s in self.specs:
             x = batch[s.name]
             if s.kind == "sparse":
                 out[s.name] = self.sparse_dropout(self.sparse[s.name](x))  # type: ignore[arg-type]
             else:
-                out[s.name] = self.dense_dropout(x)  # type: ignore[arg-type]
-        return out
+                out[s.name] = self._dense(s.name, x)  # type: ignore[arg-type]
+        for name, members in self.pools.items():
+            total = sum(out.pop(m) for m in members)
+            out[name] = total / total.norm(dim=1, keepdim=True).clamp_min(1e-6)  # type: ignore[union-attr]
+        return {k: (v if k in self.sparse else self.dense_dropout(v)) for k, v in out.items()}
 
 
 class EarlyFusion(nn.Module):

@@ -45,6 +45,8 @@ class HierarchicalClassifier(nn.Module):
         token_dropout: float = 0.4,
         parent_input: str = "soft",
         detach_parent: bool = True,
+        pools: Mapping[str, Sequence[str]] | None = None,
+        modality_dropout: Mapping[str, float] | None = None,
     ):
         super().__init__()
         if parent_input not in PARENT_INPUTS:
@@ -57,7 +59,8 @@ class HierarchicalClassifier(nn.Module):
             "fusion": fusion, "fusion_kwargs": dict(fusion_kwargs or {}), "sparse_dim": sparse_dim,
             "shared_dim": shared_dim, "level_dim": level_dim, "dropout": dropout, "dense_dropout": dense_dropout,
             "sparse_dropout": sparse_dropout, "token_dropout": token_dropout, "parent_input": parent_input,
-            "detach_parent": detach_parent,
+            "detach_parent": detach_parent, "pools": {k: list(v) for k, v in (pools or {}).items()},
+            "modality_dropout": dict(modality_dropout or {}),
         }
         self.parent_input, self.detach_parent = parent_input, detach_parent
         masks = level_masks(taxonomy)
@@ -67,7 +70,8 @@ class HierarchicalClassifier(nn.Module):
             self.register_buffer(f"mask_{k}", torch.from_numpy(m), persistent=False)
         self.register_buffer("path_index", torch.from_numpy(path_index_matrix(taxonomy)), persistent=False)
 
-        self.encoders = ModalityEncoders(self.specs, sparse_dim, dense_dropout, sparse_dropout, token_dropout)
+        self.encoders = ModalityEncoders(self.specs, sparse_dim, dense_dropout, sparse_dropout, token_dropout,
+                                         pools, modality_dropout)
         self.fusion = build_fusion(fusion, self.encoders.out_dims, **self.hparams["fusion_kwargs"])
         self.shared = _block(self.fusion.out_dim, shared_dim, dropout)
         feeds_parent = parent_input != "none"

@@ -9,17 +9,8 @@ import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from ..encoders.base import TextEncoder
+from ..product_words import AUDIENCE, COLOURS
 
-# Words that say who or what colour, never what shape: a cluster named "Women" or "Black" is useless.
-AUDIENCE = {"men", "mens", "women", "womens", "unisex", "boys", "girls", "boy", "girl", "kids", "kid",
-            "baby", "babies", "infant", "infants", "ladies", "man", "woman", "junior", "juniors", "pair", "pack"}
-COLOURS = {
-    "black", "white", "grey", "gray", "red", "blue", "navy", "green", "yellow", "orange", "pink", "purple",
-    "brown", "beige", "tan", "cream", "gold", "golden", "silver", "maroon", "olive", "khaki", "teal",
-    "turquoise", "magenta", "mustard", "peach", "coffee", "copper", "bronze", "charcoal", "off", "multi",
-    "coloured", "colored", "multicoloured", "dark", "light", "lime", "rust", "burgundy", "lavender", "mauve",
-    "nude", "skin", "taupe", "fuchsia", "rose", "metallic", "steel", "sea", "mushroom", "camel",
-}
 TOKEN = r"(?u)\b[^\W\d_][^\W\d_]+\b"  # words of 2+ letters: model numbers and sizes are not names
 
 
