@@ -88,7 +88,7 @@ def main() -> None:
     ap.add_argument("--modalities", default=None, help="hiercat modalities (default: hiercat train's)")
     ap.add_argument("--fusion", default=None)
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=200)
     store = open_store(path=args.store)
     try:
         products = load_training_data(store)

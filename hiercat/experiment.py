@@ -43,7 +43,8 @@ def modality_groups(names: Sequence[str]) -> dict[str, list[str]]:
     lex = [n for n in names if n.startswith("lex_")]
     image = [n for n in names if n.endswith("_image")]
     words = [n for n in names if n.endswith("_words")]
-    description = [n for n in names if n.endswith("_description")]
+    description = [n for n in names if n.endswith("_description") and not n.startswith("lex_")]
+    lex += [n for n in names if n.startswith("lex_") and n not in lex]
     groups = {"text": dense_text, "lexical": lex, "image": image, "text+lexical": dense_text + lex,
               "words": words + description, "shops": words + description + lex + image if words else [],
               "all": list(names)}
@@ -56,17 +57,25 @@ MODALITY_DROPOUT = 0.3  # share of training rows that see an image or a descript
 def shops_model_kwargs(modalities: Sequence[str], modality_dropout: float = MODALITY_DROPOUT) -> dict[str, Any]:
     """Model keywords that make the chosen inputs transfer: pooled text, dropped image and description.
 
-    The product-words and description vectors of one text encoder are pooled into one `text` input, so
-    a shop's descriptions are read by the weights that learned other shops' titles; images and
+    The product-words and description vectors of one text encoder are pooled into one `text` input, and
+    the title's and description's hashed n-grams into one `lex` bag, so a shop's descriptions are read
+    by the weights that learned other shops' titles; images and
     descriptions are dropped from `modality_dropout` of the training rows, so a text-only shop is a
     case the model has seen. Empty for inputs without such vectors (e.g. `--modalities all`).
     """
     words = [n for n in modalities if n.endswith("_words")]
-    description = [n for n in modalities if n.endswith("_description")]
+    description = [n for n in modalities if n.endswith("_description") and not n.startswith("lex_")]
+    lex_title = [n for n in modalities if n.startswith("lex_") and n.endswith("_title")]
+    lex_description = [n for n in modalities if n.startswith("lex_") and n.endswith("_description")]
     out: dict[str, Any] = {}
+    pools = {}
     if words and description:
-        out["pools"] = {"text": words[:1] + description[:1]}
-    droppable = description + [n for n in modalities if n.endswith("_image")]
+        pools["text"] = words[:1] + description[:1]
+    if lex_title and lex_description:
+        pools["lex"] = lex_title[:1] + lex_description[:1]
+    if pools:
+        out["pools"] = pools
+    droppable = description + lex_description + [n for n in modalities if n.endswith("_image")]
     if words and droppable and modality_dropout > 0:
         out["modality_dropout"] = {n: modality_dropout for n in droppable}
     return out

@@ -93,7 +93,7 @@ class Taxonomy:
     @property
     def depth(self) -> int:
         """Number of levels (length of the longest path)."""
-        return max((len(p) for p in self.paths), default=0)
+        return len(self._index()["levels"])  # cached: encode asks for it once per product
 
     def children(self, path: Sequence[str] = ()) -> list[tuple[str, ...]]:
         """Sorted direct children of a node (the root is the empty path)."""
@@ -211,7 +211,7 @@ class Taxonomy:
                 children.setdefault(p[:-1], []).append(p)
             for v in children.values():
                 v.sort()
-            depth = self.depth
+            depth = max((len(p) for p in self.paths), default=0)
             levels = [sorted(p for p in self.paths if len(p) == d) for d in range(1, depth + 1)]
             class_index = [{p: i + 1 for i, p in enumerate(lv)} for lv in levels]
             cache = {"children": children, "levels": levels, "class_index": class_index}

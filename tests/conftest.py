@@ -54,3 +54,27 @@ def demo_store(tmp_path_factory, demo_dir: Path) -> Path:
         report = ingest(root / "myntra" / "products.csv", store, load_preset("minilm"), CatalogOptions(mapping=mapping))
     assert report.ingested == 1000
     return root / "store"
+
+
+@pytest.fixture(scope="session")
+def demo_model(demo_store: Path, tmp_path_factory) -> tuple[Path, Path]:
+    """(store, model folder): a copy of the demo store with `hiercat train`'s default model trained on it."""
+    import shutil
+
+    from hiercat.experiment import train_on_store
+    from hiercat.store import EdgeStore
+
+    store = tmp_path_factory.mktemp("model") / "store"
+    shutil.copytree(demo_store, store, ignore=shutil.ignore_patterns("hiercat.lock"))
+    with EdgeStore(store) as vs:
+        train_on_store(vs, store / "models" / "classifier", epochs=12, progress=False)
+    return store, store / "models" / "classifier"
+
+
+def unseen_demo_rows(demo_dir: Path, start: int = 1000) -> "pd.DataFrame":
+    """Demo products the demo store does not hold (rows from `start` on), with absolute image paths."""
+    import pandas as pd
+
+    rows = pd.read_csv(demo_dir / "myntra" / "products.csv", dtype=str, keep_default_na=False).iloc[start:]
+    rows["image"] = [str((demo_dir / "myntra" / p).resolve()) for p in rows["image"]]
+    return rows.reset_index(drop=True)

@@ -2,7 +2,8 @@
 
 Vector names are `{encoder.name}_{field}`: e.g. the `minilm` preset makes dense `minilm_title`,
 `minilm_brand`, `minilm_words` (the title's product words, see `hiercat.product_words`),
-`minilm_description` (zero where a shop has none), `simclr_image` and sparse `lex_title`. The resolved options (model names, local
+`minilm_description` (zero where a shop has none), `simclr_image` and sparse `lex_title` and
+`lex_description` (empty where a shop has none). The resolved options (model names, local
 paths) are recorded in the store's metadata so `preset_from_meta` rebuilds the same encoders at
 classify time.
 """
@@ -24,6 +25,7 @@ from .cache import CachedTextEncoder
 from .lexical import LexicalEncoder
 
 TEXT_FIELDS = ("title", "brand", "words", "description")
+SPARSE_FIELDS = ("title", "description")
 PRESETS = ("minilm", "clip", "paper", "simclr")
 DEFAULT_STORE = "hiercat-store"
 
@@ -62,8 +64,8 @@ class Preset:
         return specs
 
     def sparse_names(self) -> list[str]:
-        """Sparse vector names: ["lex_title"] when the lexical encoder is on."""
-        return [f"{self.lexical.name}_title"] if self.lexical is not None else []
+        """Sparse vector names: ["lex_title", "lex_description"] when the lexical encoder is on."""
+        return [f"{self.lexical.name}_{f}" for f in SPARSE_FIELDS] if self.lexical is not None else []
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         """Text vectors of free strings (titles, brands or a search query); empty strings give zero rows."""
@@ -114,7 +116,9 @@ class Preset:
             dense[self.image_vector] = self.encode_images(images if images is not None else [None] * n)
         sparse: dict[str, list[SparseVector]] = {}
         if self.lexical is not None:
-            sparse[f"{self.lexical.name}_title"] = self.lexical.encode(list(titles))
+            texts = {"title": list(titles), "description": [d or "" for d in descriptions]}
+            for f in SPARSE_FIELDS:
+                sparse[f"{self.lexical.name}_{f}"] = self.lexical.encode(texts[f])
         return dense, sparse
 
 

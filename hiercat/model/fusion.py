@@ -33,14 +33,22 @@ class SparseEmbedding(nn.Module):
         nn.init.uniform_(self.bag.weight, -1.0 / dim, 1.0 / dim)
         self.bias = nn.Parameter(torch.zeros(dim))
 
-    def forward(self, bag: SparseBag) -> torch.Tensor:
-        """[B, dim] embedding of each row's bag."""
+    def forward(self, bag: SparseBag, with_bias: bool = True) -> torch.Tensor:
+        """[B, dim] embedding of each row's bag (without the bias for a second bag pooled into the same rows)."""
         weights = bag.weights
         if self.training and self.token_dropout > 0:
             # Dropping whole n-grams (rescaled to keep the expected sum) stops the model leaning on one token.
             keep = torch.rand_like(weights) >= self.token_dropout
             weights = weights * keep / (1.0 - self.token_dropout)
-        return self.bag(bag.indices, bag.offsets, per_sample_weights=weights) + self.bias
+        out = self.bag(bag.indices, bag.offsets, per_sample_weights=weights)
+        return out + self.bias if with_bias else out
+
+
+def drop_rows(bag: SparseBag, keep: torch.Tensor) -> SparseBag:
+    """The bag with every n-gram of the rows where `keep` [B] is False weighted 0 (an empty bag, as stored)."""
+    lengths = torch.diff(bag.offsets, append=torch.tensor([len(bag.indices)], device=bag.offsets.device))
+    row_of = torch.repeat_interleave(torch.arange(len(bag.offsets), device=bag.offsets.device), lengths)
+    return SparseBag(bag.indices, bag.offsets, bag.weights * keep.index_select(0, row_of).to(bag.weights.dtype))
 
 
 class ModalityEncoders(nn.Module):
@@ -64,37 +72,48 @@ class ModalityEncoders(nn.Module):
         self.pools = {str(k): [str(m) for m in v] for k, v in (pools or {}).items()}
         self.modality_dropout = {str(k): float(v) for k, v in (modality_dropout or {}).items() if k in names}
         pooled = [m for members in self.pools.values() for m in members]
-        bad = [m for m in pooled if m not in names or names[m].kind != "dense"]
-        if bad or len(set(pooled)) != len(pooled):
-            raise ValueError(f"pools must name distinct dense inputs; got {self.pools} for inputs {list(names)}")
-        if any(len({names[m].dim for m in members}) > 1 for members in self.pools.values()):
-            raise ValueError(f"pooled modalities must share a dimension: {self.pools}")
+        if any(m not in names for m in pooled) or len(set(pooled)) != len(pooled):
+            raise ValueError(f"pools must name distinct inputs; got {self.pools} for inputs {list(names)}")
+        if any(len({(names[m].kind, names[m].dim) for m in members}) > 1 for members in self.pools.values()):
+            raise ValueError(f"pooled inputs must share their kind and dimension: {self.pools}")
+        # A sparse pool's members share the first member's bucket embeddings: one vocabulary, read the same way.
+        self.owner = {m: members[0] for members in self.pools.values() for m in members}
         self.sparse = nn.ModuleDict({s.name: SparseEmbedding(s.dim, sparse_dim, token_dropout=token_dropout)
-                                     for s in self.specs if s.kind == "sparse"})
+                                     for s in self.specs if s.kind == "sparse" and self.owner.get(s.name, s.name) == s.name})
         self.dense_dropout = nn.Dropout(dense_dropout)
         self.sparse_dropout = nn.Dropout(sparse_dropout)
+        self.kinds = {s.name: s.kind for s in self.specs if s.name not in pooled}
+        self.kinds.update({k: names[v[0]].kind for k, v in self.pools.items()})
         self.out_dims = {s.name: (sparse_dim if s.kind == "sparse" else s.dim) for s in self.specs if s.name not in pooled}
-        self.out_dims.update({k: names[v[0]].dim for k, v in self.pools.items()})
+        self.out_dims.update({k: (sparse_dim if names[v[0]].kind == "sparse" else names[v[0]].dim)
+                              for k, v in self.pools.items()})
 
-    def _dense(self, name: str, x: torch.Tensor) -> torch.Tensor:
+    def _keep(self, name: str, rows: int, device: torch.device) -> torch.Tensor | None:
+        """Which rows see modality `name` while training (None: all of them)."""
         p = self.modality_dropout.get(name, 0.0)
-        if self.training and p > 0:
-            x = x * (torch.rand(x.shape[0], 1, device=x.device) >= p).to(x.dtype)
-        return x
+        if not self.training or p <= 0:
+            return None
+        return torch.rand(rows, device=device) >= p
 
     def forward(self, batch: ModalityBatch) -> dict[str, torch.Tensor]:
         """Feature tensor per output name (pools replace their members)."""
-        out = {}
+        out: dict[str, torch.Tensor] = {}
         for s in self.specs:
             x = batch[s.name]
             if s.kind == "sparse":
-                out[s.name] = self.sparse_dropout(self.sparse[s.name](x))  # type: ignore[arg-type]
+                owner = self.owner.get(s.name, s.name)
+                keep = self._keep(s.name, len(x.offsets), x.offsets.device)  # type: ignore[union-attr]
+                bag = drop_rows(x, keep) if keep is not None else x  # type: ignore[arg-type]
+                out[s.name] = self.sparse[owner](bag, with_bias=owner == s.name)
             else:
-                out[s.name] = self._dense(s.name, x)  # type: ignore[arg-type]
+                keep = self._keep(s.name, x.shape[0], x.device)  # type: ignore[union-attr]
+                out[s.name] = x * keep[:, None].to(x.dtype) if keep is not None else x  # type: ignore[assignment,operator]
         for name, members in self.pools.items():
             total = sum(out.pop(m) for m in members)
-            out[name] = total / total.norm(dim=1, keepdim=True).clamp_min(1e-6)  # type: ignore[union-attr]
-        return {k: (v if k in self.sparse else self.dense_dropout(v)) for k, v in out.items()}
+            if self.kinds[name] == "dense":
+                total = total / total.norm(dim=1, keepdim=True).clamp_min(1e-6)  # type: ignore[union-attr]
+            out[name] = total  # type: ignore[assignment]
+        return {k: (self.sparse_dropout(v) if self.kinds[k] == "sparse" else self.dense_dropout(v)) for k, v in out.items()}
 
 
 class EarlyFusion(nn.Module):
