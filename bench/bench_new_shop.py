@@ -3,8 +3,9 @@
 For every platform of the store: train on all the others (their train + test parts; validation part for
 early stopping), score the left-out shop per product, with its breadcrumbs pooled, and by the mapping
 proposed for its categories. The SVM (what a user would otherwise pick) is trained on the same rows, on
-the same text hiercat reads (title + description), and gets the same pooling and proposal: its hard
-votes enter `pool_by_breadcrumb` and `propose_mapping` as a probability of 0.9 on the predicted path.
+the same text hiercat reads (title + description), and gets the same pooling and proposal, fed with its
+probabilities: the same pipeline fitted on the training shops' train + test parts and sigmoid-calibrated on
+their validation part (scikit-learn's CalibratedClassifierCV around the frozen pipeline).
 
     python bench/bench_new_shop.py --store runs/store
     python bench/bench_new_shop.py --store runs/store --text-only    # as a shop without images or descriptions
@@ -31,12 +32,16 @@ from hiercat.taxonomy import Taxonomy, join_path, split_path
 from bench_baselines import tfidf_svm_pipeline
 
 
-def hard_votes(pred: list[str], classes: list[str]) -> PathScores:
-    """An SVM's predictions as path log-probabilities: 0.9 on the predicted path, the rest spread evenly."""
-    col = {c: j for j, c in enumerate(classes)}
-    probs = np.full((len(pred), len(classes)), 0.1 / max(len(classes) - 1, 1), dtype=np.float64)
-    probs[np.arange(len(pred)), [col[p] for p in pred]] = 0.9
-    return PathScores([split_path(c) for c in classes], np.log(probs).astype(np.float32))
+def calibrated_scores(fit_text, fit_labels, cal_text, cal_labels, test_text) -> PathScores:
+    """The SVM's class probabilities as path scores: fitted on `fit_*`, sigmoid-calibrated on `cal_*` (as hiercat
+    early-stops on its validation part) with scikit-learn's CalibratedClassifierCV around the frozen pipeline."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    pipe = tfidf_svm_pipeline().fit(fit_text, fit_labels)
+    cal = CalibratedClassifierCV(FrozenEstimator(pipe), method="sigmoid").fit(cal_text, cal_labels)
+    probs = np.clip(cal.predict_proba(test_text), 1e-9, 1.0)
+    return PathScores([split_path(c) for c in cal.classes_], np.log(probs / probs.sum(1, keepdims=True)).astype(np.float32))
 
 
 def svm_rows(products, target: str, seed: int, text_only: bool) -> list[tuple[str, dict, dict]]:
@@ -59,7 +64,9 @@ def svm_rows(products, target: str, seed: int, text_only: bool) -> list[tuple[st
     pred = list(pipe.predict(dst_text))
     levels = max(len(p) for p in src_paths + dst_paths)
     per_product = evaluate_paths(dst_paths, [split_path(p) for p in pred], levels=levels)
-    scores = hard_votes(pred, list(pipe.classes_))
+    tr = np.concatenate([split.train, split.test])
+    scores = calibrated_scores([src_text[i] for i in tr], [join_path(src_paths[i]) for i in tr],
+                               [src_text[i] for i in split.val], [join_path(src_paths[i]) for i in split.val], dst_text)
     natives = dst.payload["native_category"].astype(str).tolist()
     tax = Taxonomy.from_paths(scores.paths)
     pooled = predictions_from_scores(pool_by_breadcrumb(scores, natives), tax)
@@ -87,6 +94,7 @@ def main() -> None:
     ap.add_argument("--text-only", action="store_true", help="score the left-out shop without its images and descriptions")
     ap.add_argument("--modalities", default=None, help="hiercat modalities (default: hiercat train's)")
     ap.add_argument("--fusion", default=None)
+    ap.add_argument("--drop", default=None, help="extra modality dropout, e.g. lex_title=0.5 (name=share, comma-separated)")
     args = ap.parse_args()
     console = Console(width=200)
     store = open_store(path=args.store)
@@ -95,7 +103,14 @@ def main() -> None:
     finally:
         store.close()
     plats = args.platforms.split(",") if args.platforms else sorted(set(products.payload["platform"]))
-    extra = {k: v for k, v in (("modalities", args.modalities), ("fusion", args.fusion)) if v}
+    extra: dict = {k: v for k, v in (("modalities", args.modalities), ("fusion", args.fusion)) if v}
+    if args.drop:
+        from hiercat.experiment import DEFAULT_MODALITIES, resolve_modalities, shops_model_kwargs
+
+        names = list(products.dense) + list(products.sparse)
+        drop = shops_model_kwargs(resolve_modalities(args.modalities or DEFAULT_MODALITIES, names)).get("modality_dropout", {})
+        drop.update({k: float(v) for k, v in (kv.split("=") for kv in args.drop.split(","))})
+        extra["modality_dropout"] = drop
     table = Table(title=f"leave one shop out{' (text only)' if args.text_only else ''}, Google labels")
     for col in ("left out", "method", "hF1", "exact", "L1 macro-F1", "deepest macro-F1", "mapping right (items)",
                 "auto right", "auto share", "fit s"):

@@ -131,8 +131,9 @@ def test_clip_from_config_json_and_checkpoint(tiny_clip, images) -> None:
 def test_clip_preset_vector_names(tiny_clip, images) -> None:
     config, ckpt = tiny_clip
     p = load_preset("clip", clip_model=str(config), clip_pretrained=str(ckpt))
-    assert p.vector_specs() == {"clip_title": 32, "clip_brand": 32, "clip_image": 32}
-    assert p.sparse_names() == ["lex_title"]
+    assert p.vector_specs() == {"clip_title": 32, "clip_brand": 32, "clip_words": 32, "clip_description": 32,
+                                "clip_image": 32}
+    assert p.sparse_names() == ["lex_title", "lex_description"]
     dense, sparse = p.encode(["Nike shoes", "Kurta"], ["Nike", ""], [images[0], None])
     assert set(dense) == set(p.vector_specs()) and not dense["clip_image"][1].any()
     assert not dense["clip_brand"][1].any() and len(sparse["lex_title"]) == 2
@@ -257,15 +258,22 @@ def test_lexical_vectors() -> None:
 
 def test_offline_presets_vector_names(images) -> None:
     p = load_preset("minilm")
-    assert p.vector_specs() == {"minilm_title": 384, "minilm_brand": 384, "simclr_image": 512}
-    assert p.sparse_names() == ["lex_title"]
+    assert p.vector_specs() == {"minilm_title": 384, "minilm_brand": 384, "minilm_words": 384,
+                                "minilm_description": 384, "simclr_image": 512}
+    assert p.sparse_names() == ["lex_title", "lex_description"]
     dense, sparse = p.encode(["Nike Men Black Running Shoes", "Fabindia Women Kurta"], ["Nike", "Fabindia"],
-                             [images[0], None])
+                             [images[0], None], ["Lightweight running shoes with a cushioned sole.", ""])
     assert {k: v.shape for k, v in dense.items()} == {"minilm_title": (2, 384), "minilm_brand": (2, 384),
+                                                      "minilm_words": (2, 384), "minilm_description": (2, 384),
                                                       "simclr_image": (2, 512)}
     assert not dense["simclr_image"][1].any() and len(sparse["lex_title"]) == 2
+    # The product words are the title without brand, colour and audience: "Running Shoes", "Kurta".
+    np.testing.assert_allclose(dense["minilm_words"], p.encode_text(["Running Shoes", "Kurta"]), atol=1e-5)
+    assert dense["minilm_description"][0].any() and not dense["minilm_description"][1].any()
+    assert len(sparse["lex_description"][0].indices) and not len(sparse["lex_description"][1].indices)
     s = load_preset("simclr")
-    assert s.vector_specs() == {"simclr_image": 512} and s.sparse_names() == ["lex_title"] and s.text is None
+    assert s.vector_specs() == {"simclr_image": 512} and s.sparse_names() == ["lex_title", "lex_description"]
+    assert s.text is None
     dense, sparse = s.encode(["a"], [""], None)
     assert list(dense) == ["simclr_image"] and not dense["simclr_image"].any()
     meta = {"preset": {"name": "minilm", "vectors": p.vector_specs(), "sparse": p.sparse_names(), "options": p.options}}
