@@ -4,8 +4,8 @@ For every platform of the store: train on all the others (their train + test par
 early stopping), score the left-out shop per product, with its breadcrumbs pooled, and by the mapping
 proposed for its categories. The SVM (what a user would otherwise pick) is trained on the same rows, on
 the same text hiercat reads (title + description), and gets the same pooling and proposal, fed with its
-probabilities: the same pipeline fitted on the training shops' train + test parts and sigmoid-calibrated on
-their validation part (scikit-learn's CalibratedClassifierCV around the frozen pipeline).
+probabilities: softmax of the decision values of the same pipeline fitted on the training shops' train + test
+parts, at the temperature with the best log-loss on their validation part.
 
     python bench/bench_new_shop.py --store runs/store
     python bench/bench_new_shop.py --store runs/store --text-only    # as a shop without images or descriptions
@@ -33,15 +33,21 @@ from bench_baselines import tfidf_svm_pipeline
 
 
 def calibrated_scores(fit_text, fit_labels, cal_text, cal_labels, test_text) -> PathScores:
-    """The SVM's class probabilities as path scores: fitted on `fit_*`, sigmoid-calibrated on `cal_*` (as hiercat
-    early-stops on its validation part) with scikit-learn's CalibratedClassifierCV around the frozen pipeline."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.frozen import FrozenEstimator
+    """The SVM's decision values as path probabilities: softmax(decision / T), the pipeline fitted on `fit_*` and
+    the temperature T chosen for the best log-loss on `cal_*` (as hiercat early-stops on its validation part)."""
+    from scipy.special import log_softmax
 
     pipe = tfidf_svm_pipeline().fit(fit_text, fit_labels)
-    cal = CalibratedClassifierCV(FrozenEstimator(pipe), method="sigmoid").fit(cal_text, cal_labels)
-    probs = np.clip(cal.predict_proba(test_text), 1e-9, 1.0)
-    return PathScores([split_path(c) for c in cal.classes_], np.log(probs / probs.sum(1, keepdims=True)).astype(np.float32))
+    classes = list(pipe.classes_)
+    col = {c: j for j, c in enumerate(classes)}
+    known = [i for i, c in enumerate(cal_labels) if c in col]
+    d_cal = pipe.decision_function([cal_text[i] for i in known])
+    y_cal = np.array([col[cal_labels[i]] for i in known])
+    temps = np.geomspace(0.01, 2.0, 40)
+    loss = [-log_softmax(d_cal / t, axis=1)[np.arange(len(y_cal)), y_cal].mean() for t in temps]
+    t_best = float(temps[int(np.argmin(loss))])
+    logp = log_softmax(pipe.decision_function(test_text) / t_best, axis=1)
+    return PathScores([split_path(c) for c in classes], logp.astype(np.float32))
 
 
 def svm_rows(products, target: str, seed: int, text_only: bool) -> list[tuple[str, dict, dict]]:

@@ -181,7 +181,8 @@ def test_paper_preset(tiny_paper, images, tmp_path: Path) -> None:
                     vit_pca_fit=sorted(str(p) for p in (DEMO / "myntra" / "images").glob("*.jpg"))[:16])
     assert (tmp_path / "store" / "vit_pca.safetensors").is_file()
     specs = p.vector_specs()
-    assert list(specs) == ["roberta_title", "roberta_brand", "vit_image"] and specs["roberta_title"] == 32
+    assert list(specs) == ["roberta_title", "roberta_brand", "roberta_words", "roberta_description", "vit_image"]
+    assert specs["roberta_title"] == 32
     dense, _ = p.encode(["Nike shoes"], ["Nike"], [images[0]])
     assert dense["vit_image"].shape == (1, specs["vit_image"])
     assert preset_from_meta({"name": "paper", "vectors": specs, "options": p.options}).vector_specs() == specs

@@ -141,7 +141,8 @@ def test_cascade_text_stage_decodes_as_its_threshold_was_chosen(trained: Path, s
 
 
 def test_model_refuses_other_vectors(trained: Path) -> None:
-    with pytest.raises(ModelMismatchError, match="minilm_title"):
+    # The default model reads the product words, not the raw title: the message names what it expects.
+    with pytest.raises(ModelMismatchError, match=r"model expects minilm_description \(384\), minilm_words \(384\)"):
         load_model(trained, {"clip_title": 512, "clip_brand": 512, "clip_image": 512}, ["lex_title"])
 
 
