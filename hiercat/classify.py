@@ -21,6 +21,7 @@ from .model.predict import predictions_from_scores
 from .model.inputs import CSRArrays
 from .store.base import VectorStore
 from .taxonomy import join_path, split_path
+from .zero_shot import CategoryNames, text_vector, zero_shot_override
 
 
 def _sidecar_decode(sidecar: dict[str, Any]) -> str:
@@ -37,6 +38,7 @@ class Classifier:
     text_model: ClassifierModel | None = None
     threshold: float | None = None
     text_decode: str = "greedy"  # how the text stage decoded when its threshold was chosen
+    names: CategoryNames | None = None  # the taxonomy's category names, for categories the model lacks
 
     @classmethod
     def load(cls, store: VectorStore, model_path: str | Path, text_model_path: str | Path | None = None,
@@ -51,7 +53,7 @@ class Classifier:
             if threshold is None:
                 threshold = float(text_meta.get("cascade_threshold", 0.9))
             text_decode = _sidecar_decode(text_meta)
-        return cls(model, sidecar, text_model, threshold, text_decode)
+        return cls(model, sidecar, text_model, threshold, text_decode, CategoryNames.load(model_path))
 
     @property
     def decode(self) -> str:
@@ -176,6 +178,8 @@ def classify_rows(
     source = list(source)
     if breadcrumbs is not None:
         pred, source = pooled_predictions(classifier.model, inputs, breadcrumbs, pred, source)
+    if classifier.names is not None:
+        pred, source = zero_shot_predictions(classifier.names, classifier.model, inputs, pred, source)
     paths = list(pred.paths)
     conf = pred.path_conf.astype(float).copy()
     low = np.flatnonzero(conf < knn_threshold)
@@ -224,6 +228,30 @@ def pooled_predictions(model: ClassifierModel, inputs: ModalityInputs, breadcrum
     pooled = predictions_from_scores(pool_by_breadcrumb(predict_path_scores(model, inputs), breadcrumbs), model.taxonomy)
     changed = [a != b for a, b in zip(pooled.paths, pred.paths)]
     return pooled, ["breadcrumb" if c else s for c, s in zip(changed, source)]
+
+
+def zero_shot_predictions(names: CategoryNames, model: ClassifierModel, inputs: ModalityInputs, pred: Predictions,
+                          source: list[str]) -> tuple[Predictions, list[str]]:
+    """`pred` where the model is unsure and the product's text names a category the model lacks: that category.
+
+    Such rows get source `zero-shot` and the name's cosine similarity as their confidence at each level.
+    """
+    text = text_vector(inputs.dense, [n for n in inputs.dense if n.endswith(("_words", "_description"))])
+    if text is None:
+        return pred, source
+    use, zs_paths, sims = zero_shot_override(pred.path_conf, text, names, set(model.taxonomy.paths))
+    if not use.any():
+        return pred, source
+    paths, level_conf, path_conf = list(pred.paths), pred.level_conf.copy(), pred.path_conf.copy()
+    source = list(source)
+    for i in np.flatnonzero(use):
+        paths[i], path_conf[i] = zs_paths[i], sims[i]
+        level_conf[i] = [sims[i] if k < len(zs_paths[i]) else 1.0 for k in range(level_conf.shape[1])]
+        source[i] = "zero-shot"
+    # Indices index the model's taxonomy, which has no class for a zero-shot category: -1 marks that.
+    indices = pred.indices.copy()
+    indices[use] = -1
+    return Predictions(paths, level_conf, path_conf, indices), source
 
 
 def _has_split(store: VectorStore) -> bool:

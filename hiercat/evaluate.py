@@ -158,7 +158,8 @@ class ShopOut:
 
 def leave_one_shop_out(products: StoredProducts, seed: int = 0, platforms: Sequence[str] | None = None,
                        fusion: str = DEFAULT_FUSION, modalities: str | Sequence[str] | None = DEFAULT_MODALITIES,
-                       on_row: Callable[[Row], None] | None = None, **train_kwargs: Any) -> list[ShopOut]:
+                       on_row: Callable[[Row], None] | None = None, category_names: Any = None,
+                       **train_kwargs: Any) -> list[ShopOut]:
     """For every platform (or those named): train on all the others, score it as a shop never seen.
 
     Training uses the other platforms' train + test parts with their validation part for early
@@ -210,6 +211,15 @@ def leave_one_shop_out(products: StoredProducts, seed: int = 0, platforms: Seque
                 Row(f"{others} → {target}, breadcrumb pooling", mods, fusion, pooled_metrics, r.fit_seconds, pool_s,
                     {**coverage, "mapping_item_accuracy": mapping["item_accuracy"],
                      "mapping_auto_precision": mapping["auto_precision"], "mapping_auto_share": mapping["auto_share"]})]
+        if category_names is not None:
+            from .classify import zero_shot_predictions
+            from .model import predict
+
+            for name, base in (("per product", predict(r.model, dst_inputs)), ("breadcrumb pooling", pooled)):
+                zs, src = zero_shot_predictions(category_names, r.model, dst_inputs, base, ["model"] * len(base))
+                rows.append(Row(f"{others} → {target}, {name} + zero-shot", mods, fusion,
+                                evaluate_paths(dst_paths, zs.paths, levels=levels), r.fit_seconds, 0.0,
+                                {**coverage, "zero_shot_share": float(np.mean([s == "zero-shot" for s in src]))}))
         for row in rows:
             if on_row:
                 on_row(row)
