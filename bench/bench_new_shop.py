@@ -82,7 +82,7 @@ def svm_rows(products, target: str, seed: int, text_only: bool) -> list[tuple[st
             ("TF-IDF + LinearSVC, breadcrumb pooling", evaluate_paths(dst_paths, pooled.paths, levels=levels), mapping)]
 
 
-def floor_rows(products, target: str, model, floors: list[float]) -> list[tuple[str, dict, dict]]:
+def floor_rows(products, target: str, model, floors: list[float], levels: int) -> list[tuple[str, dict, dict]]:
     """hiercat's breadcrumb pooling of one left-out shop at several sibling floors, from the same trained model."""
     from hiercat.model import inputs_from_stored
     from hiercat.model.predict import predict_path_scores
@@ -91,7 +91,6 @@ def floor_rows(products, target: str, model, floors: list[float]) -> list[tuple[
     paths = label_paths(dst, "path")
     scores = predict_path_scores(model, inputs_from_stored(dst))
     natives = dst.payload["native_category"].astype(str).tolist()
-    levels = max(len(p) for p in paths)
     return [(f"hiercat, pooling, floor {f:g}",
              evaluate_paths(paths, predictions_from_scores(pool_by_breadcrumb(scores, natives, floor=f),
                                                            model.taxonomy).paths, levels=levels), {})
@@ -117,7 +116,7 @@ def main() -> None:
     ap.add_argument("--modalities", default=None, help="hiercat modalities (default: hiercat train's)")
     ap.add_argument("--fusion", default=None)
     ap.add_argument("--floors", default="0.01,0.02,0.05,0.1",
-                    help="also report breadcrumb pooling at these sibling floors (same model; default floor 0.05)")
+                    help="also report breadcrumb pooling at these sibling floors (same model; default floor 0.01)")
     ap.add_argument("--zero-shot", action="store_true", help="also score with the zero-shot fallback (category names)")
     ap.add_argument("--drop", default=None, help="extra modality dropout, e.g. lex_title=0.5 (name=share, comma-separated)")
     args = ap.parse_args()
@@ -163,7 +162,7 @@ def main() -> None:
                 ("hiercat, breadcrumb pooling", shop.rows[1].metrics, shop.mapping)]
         rows += [(f"hiercat, {r.name.split(', ', 1)[1]}", r.metrics, {}) for r in shop.rows[2:]]
         rows += svm_rows(both, target, args.seed, args.text_only)
-        rows += floor_rows(both, target, shop.model, [float(f) for f in args.floors.split(",") if f.strip()])
+        rows += floor_rows(both, target, shop.model, [float(f) for f in args.floors.split(",") if f.strip()], levels)
         for name, m, extra_m in rows:
             table.add_row(target, name, f"{100 * m['hF1']:.2f}", f"{100 * m['exact']:.2f}",
                           f"{100 * m['l1_macro_f1']:.2f}", f"{100 * m[f'l{levels}_macro_f1']:.2f}",

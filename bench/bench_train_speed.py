@@ -11,7 +11,6 @@ the store's products, batch 128, as `hiercat train` runs them.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 from rich.console import Console

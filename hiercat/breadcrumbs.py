@@ -16,9 +16,13 @@ from scipy.special import logsumexp
 
 from .model.predict import PathScores
 
-# The siblings' vote enters as log(mean + SIBLING_FLOOR): a product must be about 1/SIBLING_FLOOR
-# (20) times surer of its own path than of the one its siblings agree on to keep it.
-SIBLING_FLOOR = 0.05
+# The siblings' vote enters as SIBLING_WEIGHT x log(mean + SIBLING_FLOOR): a product must be about
+# (1/SIBLING_FLOOR)**SIBLING_WEIGHT (10,000) times surer of its own path than of the one its siblings
+# agree on to keep it. Leaving either shop out, a floor of 0.01 pooled better than 0.02, 0.05 or 0.1,
+# and weight 2 better than 1 (weight 3 better still, but then a real exception needs a million-fold
+# certainty); bench/RESULTS.md.
+SIBLING_FLOOR = 0.01
+SIBLING_WEIGHT = 2.0
 
 
 def group_codes(breadcrumbs: Sequence[str]) -> np.ndarray:
@@ -43,7 +47,7 @@ def sibling_means(probs: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.
     return means, others
 
 
-def pool_by_breadcrumb(scores: PathScores, breadcrumbs: Sequence[str], weight: float = 1.0,
+def pool_by_breadcrumb(scores: PathScores, breadcrumbs: Sequence[str], weight: float = SIBLING_WEIGHT,
                        floor: float = SIBLING_FLOOR) -> PathScores:
     """Each product's path log-probabilities plus `weight` x log(its siblings' mean probability + `floor`), renormalized.
 

@@ -260,8 +260,8 @@ def train(
                    "classes]. Several, comma-separated (e.g. 0.1,0.4), train one model each and average them."),
     refit: bool = typer.Option(False, help="After early stopping, retrain on train + validation for the epochs found "
                                            "(the test split stays unseen)."),
-    decode: str = typer.Option("greedy", help="Decoding for the test metrics and, by default, for classify: greedy "
-                                              "(level by level) or path (best whole valid path)."),
+    decode: str = typer.Option("path", help="Decoding for the test metrics and, by default, for classify: path "
+                                            "(best whole valid path) or greedy (level by level)."),
     store: Optional[Path] = StoreOpt,
     qdrant_url: Optional[str] = UrlOpt,
     collection: str = CollectionOpt,
@@ -545,8 +545,12 @@ def _leave_one_shop_out(vs, out: Path, platforms: Optional[str], epochs: int, se
                       + (f"  mapping right for {100 * row.extra['mapping_item_accuracy']:.1f} % of items"
                          if "mapping_item_accuracy" in row.extra else "") + f"  ({row.fit_seconds:.0f} s)")
 
+    from .experiment import category_names
+
     try:
-        shops = leave_one_shop_out(products, seed=seed, platforms=plats, epochs=epochs, on_row=show, **training)
+        names = category_names(vs.get_meta())
+        shops = leave_one_shop_out(products, seed=seed, platforms=plats, epochs=epochs, on_row=show,
+                                   category_names=names, **training)
     except ValueError as exc:
         fail(str(exc))
     out.mkdir(parents=True, exist_ok=True)
@@ -556,10 +560,12 @@ def _leave_one_shop_out(vs, out: Path, platforms: Optional[str], epochs: int, se
     md, page = write_report(out, "hiercat: leave one shop out", [(
         "Leave one shop out", "Each shop scored by a model trained on every other shop (hiercat train's defaults), "
         "labels from the target taxonomy. 'per product': each product alone; 'breadcrumb pooling': with the shop's "
-        "own categories as evidence (classify --native-category). mapping_item_accuracy: share of the shop's products "
-        "whose native category got its true target from propose-mapping; mapping_auto_precision: share of the "
-        "categories marked auto that are right; label_coverage: share of the shop's products whose category the "
-        "training shops have at all. Percentages.", rows, levels)],
+        "own categories as evidence (classify --native-category); '+ zero-shot': with the taxonomy's category names "
+        "for unsure products (as classify runs). Percentages; the extra columns are fractions: mapping_item_accuracy, "
+        "the share of the shop's products whose native category got its true target from propose-mapping; "
+        "mapping_auto_precision, the share of the categories marked auto that are right; mapping_auto_share, the "
+        "share of categories marked auto; label_coverage, the share of the shop's products whose category the "
+        "training shops have at all; zero_shot_share, the share placed by a category name.", rows, levels)],
         notes=[f"Store: {len(products)} products; proposed mappings: proposed-mapping-<platform>.csv."])
     console.print(f"report: [bold]{md}[/] and {page}")
 
@@ -665,10 +671,10 @@ def demo(
     _run_step(ingest, [catalog], mapping=folder / "mappings" / "myntra_to_gpt.csv", store=store,
               platform=None, taxonomy=GOOGLE_TAXONOMY, preset="minilm", column=[], sep=" > ", rejects=None,
               batch_size=256, qdrant_url=None, collection="products")
-    console.rule("2. train the masked hierarchical classifier (late fusion of title, brand, lexical, image)")
-    _run_step(train, fusion="late", modalities="all", platforms=None, labels="path", epochs=epochs, seed=0,
-              out=None, cascade_stage=False, target_escalation=0.2, token_dropout=None, store=store, qdrant_url=None,
-              collection="products")
+    console.rule("2. train the masked hierarchical classifier (the defaults: early fusion of product words, "
+                 "description, n-grams, image)")
+    _run_step(train, platforms=None, labels="path", epochs=epochs, seed=0, out=None, cascade_stage=False,
+              target_escalation=0.2, token_dropout=None, store=store, qdrant_url=None, collection="products")
     console.rule("3. classify held-out products, with kNN explanations from Qdrant")
     from .store import open_store
 

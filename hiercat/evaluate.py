@@ -10,11 +10,11 @@ import numpy as np
 
 from .cascade import cascade_predict, choose_threshold
 from .dataset import StoredProducts
-from .experiment import (DEFAULT_FUSION, DEFAULT_MODALITIES, Split, fit_and_score, label_paths, modality_groups,
-                         resolve_modalities)
+from .experiment import (DEFAULT_DECODE, DEFAULT_FUSION, DEFAULT_MODALITIES, Split, fit_and_score, label_paths,
+                         modality_groups, resolve_modalities)
 from .knn import knn_classify
 from .metrics import evaluate_paths
-from .model import ModalityInputs, inputs_from_stored, predict
+from .model import inputs_from_stored, predict
 from .store.base import VectorStore
 
 FUSIONS = ("early", "late", "attention")
@@ -193,7 +193,8 @@ def leave_one_shop_out(products: StoredProducts, seed: int = 0, platforms: Seque
         src_inputs = inputs_from_stored(src)
         mods = resolve_modalities(modalities, src_inputs.names)
         r = fit_and_score(src_inputs, src_paths, tr, split.val, np.zeros(0, int), fusion=fusion, modalities=mods,
-                          test_inputs=dst_inputs, test_paths=dst_paths, seed=seed, **train_kwargs)
+                          test_inputs=dst_inputs, test_paths=dst_paths, seed=seed,
+                          **{"decode": DEFAULT_DECODE, **train_kwargs})
         seen = set(src_paths)
         coverage = {"label_coverage": float(np.mean([p in seen for p in dst_paths]))}
         t0 = time.perf_counter()
@@ -215,7 +216,9 @@ def leave_one_shop_out(products: StoredProducts, seed: int = 0, platforms: Seque
             from .classify import zero_shot_predictions
             from .model import predict
 
-            for name, base in (("per product", predict(r.model, dst_inputs)), ("breadcrumb pooling", pooled)):
+            decode = train_kwargs.get("decode", DEFAULT_DECODE)
+            for name, base in (("per product", predict(r.model, dst_inputs, decode=decode)),
+                               ("breadcrumb pooling", pooled)):
                 zs, src = zero_shot_predictions(category_names, r.model, dst_inputs, base, ["model"] * len(base))
                 rows.append(Row(f"{others} → {target}, {name} + zero-shot", mods, fusion,
                                 evaluate_paths(dst_paths, zs.paths, levels=levels), r.fit_seconds, 0.0,

@@ -21,6 +21,8 @@ LABEL_FIELDS = ("path", "native_category")
 # (early fusion of pooled product words + description, title n-grams and image; bench/RESULTS.md).
 DEFAULT_FUSION = "early"
 DEFAULT_MODALITIES = "shops"
+# The best whole valid path: leaving H&M out of training, 79.3 hF1 on Myntra against 77.2 level by level.
+DEFAULT_DECODE = "path"
 SPLIT_FRACTIONS = (0.64, 0.16, 0.20)
 
 
@@ -225,7 +227,7 @@ def train_on_store(
     platforms: Sequence[str] | None = None,
     labels: str = "path",
     seed: int = 0,
-    decode: str = "greedy",
+    decode: str = DEFAULT_DECODE,
     record_split: bool = True,
     progress: bool = True,
     zero_shot: bool = True,

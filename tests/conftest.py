@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,10 +72,8 @@ def demo_model(demo_store: Path, tmp_path_factory) -> tuple[Path, Path]:
     return store, store / "models" / "classifier"
 
 
-def unseen_demo_rows(demo_dir: Path, start: int = 1000) -> "pd.DataFrame":
+def unseen_demo_rows(demo_dir: Path, start: int = 1000) -> pd.DataFrame:
     """Demo products the demo store does not hold (rows from `start` on), with absolute image paths."""
-    import pandas as pd
-
     rows = pd.read_csv(demo_dir / "myntra" / "products.csv", dtype=str, keep_default_na=False).iloc[start:]
     rows["image"] = [str((demo_dir / "myntra" / p).resolve()) for p in rows["image"]]
     return rows.reset_index(drop=True)

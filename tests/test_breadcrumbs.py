@@ -35,7 +35,7 @@ def test_an_unsure_odd_product_follows_its_siblings() -> None:
 
 
 def test_a_product_clearly_of_another_kind_keeps_its_prediction() -> None:
-    s = scores([[0.95, 0.04, 0.01]] * 4 + [[0.01, 0.01, 0.98]])
+    s = scores([[0.95, 0.04, 0.01]] * 4 + [[1e-5, 1e-5, 0.99998]])
     pooled, conf = pool_by_breadcrumb(s, ["Tops"] * 5).best()
     assert pooled[4] == ("Watches",)
     assert pooled[:4] == [("Apparel", "Shirts")] * 4

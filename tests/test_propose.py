@@ -128,3 +128,21 @@ def test_propose_mapping_needs_a_category_column(demo_model, demo_dir: Path, tmp
     res = runner.invoke(app, ["propose-mapping", str(tmp_path / "new.csv"), "--store", str(store)])
     assert res.exit_code == 1
     assert "missing required column(s) category" in " ".join(res.output.split())
+
+
+def test_readme_python_example_runs_as_written(demo_model, renamed_shop: Path, tmp_path: Path, monkeypatch) -> None:
+    import re
+
+    store, model = demo_model
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    assert "propose_for_catalog" in code and "native_category=True" in code
+    (tmp_path / "hiercat-demo").mkdir()
+    (tmp_path / "hiercat-demo" / "store").symlink_to(store)
+    shutil.copy(renamed_shop, tmp_path / "newshop.csv")
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert set(scope["mapping"]["status"]) == {"auto", "review", "mixed"}
+    assert len(scope["result"].table) == len(pd.read_csv(renamed_shop))
+    assert (tmp_path / "newshop-mapping.html").exists()
