@@ -96,7 +96,10 @@ def test_classify_explains_and_every_path_is_valid(trained: Path, store: Path, d
     assert all(p in tax for p in pred["predicted_path"])
     first = json.loads(pred.loc[0, "neighbours"])
     assert len(first) == 5 and {"product_id", "title", "path", "score"} <= set(first[0])
-    assert set(pred["source"]) <= {"model", "knn"}
+    # zero-shot: an unsure product whose text names a category the 1,000 training products never had
+    assert set(pred["source"]) <= {"model", "knn", "zero-shot"}
+    known = Taxonomy.from_dict(json.loads((trained / "model.json").read_text())["taxonomy"])
+    assert all(p not in known for p in pred.loc[pred["source"] == "zero-shot", "predicted_path"])
 
 
 def test_cascade_escalates_a_share(trained: Path, store: Path, demo_dir: Path, tmp_path: Path) -> None:

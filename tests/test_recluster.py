@@ -131,7 +131,7 @@ def test_select_by_name_path_and_platform(built) -> None:
     assert len(by_name) == len(by_path) == 300
     assert set(by_name.ids) == set(by_path.ids)
     assert (by_name.payload["level_2"] == SHOES).all()
-    assert set(by_name.vectors) == {"tiny_title", "tiny_brand", "tiny_image"}
+    assert set(by_name.vectors) == {"tiny_title", "tiny_brand", "tiny_words", "tiny_description", "tiny_image"}
     assert by_name.vectors["tiny_image"].shape == (300, 192)
     assert len(select_category(store, "Apparel & Accessories")) == 340  # a level-1 node holds everything
     assert len(select_category(store, "Shoes", platform="myntra")) == 300
