@@ -54,12 +54,13 @@ def drop_rows(bag: SparseBag, keep: torch.Tensor) -> SparseBag:
 class ModalityEncoders(nn.Module):
     """Dense modalities pass through; sparse ones go through a SparseEmbedding; both get input dropout.
 
-    pools: output name -> dense modalities of one embedding space summed into one L2-normalized feature,
-    e.g. {"text": ["minilm_words", "minilm_description"]}. The same weights then read a shop's
-    descriptions and another shop's titles, which is how a model trained on titles alone can use the
-    descriptions of a shop it never saw. modality_dropout: dense modality -> probability that a training
-    row sees it missing (a zero vector, as a product without an image or a description is stored), so
-    the model does not fall apart on a shop that lacks that field.
+    pools: output name -> modalities of one space read as one input: dense vectors summed into one
+    L2-normalized feature (e.g. {"text": ["minilm_words", "minilm_description"]}), sparse bags summed
+    through the first member's bucket embeddings (e.g. {"lex": ["lex_title", "lex_description"]}). The
+    same weights then read a shop's descriptions and another shop's titles, which is how a model trained
+    on titles alone can use the descriptions of a shop it never saw. modality_dropout: modality ->
+    probability that a training row sees it missing (a zero vector or an empty bag, as a product without
+    an image or a description is stored), so the model does not fall apart on a shop lacking that field.
     """
 
     def __init__(self, specs: Sequence[ModalitySpec], sparse_dim: int = 64, dense_dropout: float = 0.0,
