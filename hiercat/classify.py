@@ -20,7 +20,7 @@ from .model import ClassifierModel, ModalityInputs, Predictions, load_model, pre
 from .model.predict import predictions_from_scores
 from .model.inputs import CSRArrays
 from .store.base import VectorStore
-from .taxonomy import join_path, split_path
+from .taxonomy import Taxonomy, join_path, split_path
 from .zero_shot import CategoryNames, text_vector, zero_shot_override
 
 
@@ -54,6 +54,13 @@ class Classifier:
                 threshold = float(text_meta.get("cascade_threshold", 0.9))
             text_decode = _sidecar_decode(text_meta)
         return cls(model, sidecar, text_model, threshold, text_decode, CategoryNames.load(model_path))
+
+    def output_taxonomy(self) -> Taxonomy:
+        """Every path this classifier may output: the model's labels, and each category name zero-shot may pick."""
+        tax = Taxonomy.from_dict(self.model.taxonomy.to_dict())
+        for path in self.names.paths if self.names is not None else []:
+            tax.add_path(path, terminal=True)
+        return tax
 
     @property
     def decode(self) -> str:

@@ -392,7 +392,7 @@ def classify(
                       + ", ".join(f"{k.replace('_', ' ')} {v * per_1000:.2f}" for k, v in emb.seconds.items()))
         if "true_path" in table:
             print_metrics(evaluate_paths(table["true_path"].tolist(), table["predicted_path"].tolist(),
-                                         result.classifier.model.taxonomy),
+                                         result.classifier.output_taxonomy()),
                           "against the given categories")
     finally:
         vs.close()

@@ -20,8 +20,8 @@ from .taxonomy import Taxonomy, join_path, split_path
 
 GOOGLE_TAXONOMY = Path(__file__).parent / "assets" / "google-product-taxonomy-2021-09-21.txt"
 FILE = "category_names.safetensors"
-# Used only where the model's own confidence is below MAX_MODEL_CONFIDENCE and a category outside the
-# model's taxonomy is at least MIN_SIMILARITY (cosine) from the product's text.
+# Used only where the model's own confidence is below MAX_MODEL_CONFIDENCE and the category name nearest to
+# the product's text lies outside the model's taxonomy, at a cosine of at least MIN_SIMILARITY.
 MAX_MODEL_CONFIDENCE = 0.5
 MIN_SIMILARITY = 0.6
 
@@ -81,7 +81,12 @@ def text_vector(dense: dict[str, np.ndarray], names: Sequence[str]) -> np.ndarra
 def zero_shot_override(model_conf: np.ndarray, text: np.ndarray, names: CategoryNames,
                        known: set[tuple[str, ...]], max_conf: float = MAX_MODEL_CONFIDENCE,
                        min_sim: float = MIN_SIMILARITY) -> tuple[np.ndarray, list[tuple[str, ...]], np.ndarray]:
-    """(rows to override, their zero-shot paths, similarities): unsure rows whose text names a category the model lacks."""
-    paths, sims = names.nearest(text, exclude=known)
-    use = (np.asarray(model_conf) < max_conf) & (sims >= min_sim)
+    """(rows to override, their zero-shot paths, similarities): unsure rows whose text names a category the model lacks.
+
+    The nearest of all category names must be one the model lacks: a text closest to a category the model
+    knows ("Harem Pants" to Pants, not to Rain Pants) is the model's to decide.
+    """
+    paths, sims = names.nearest(text)
+    novel = np.array([p not in known for p in paths], dtype=bool)
+    use = (np.asarray(model_conf) < max_conf) & (sims >= min_sim) & novel
     return use, paths, sims
