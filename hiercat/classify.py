@@ -43,7 +43,9 @@ class Classifier:
     @classmethod
     def load(cls, store: VectorStore, model_path: str | Path, text_model_path: str | Path | None = None,
              threshold: float | None = None) -> "Classifier":
-        """Load model(s), refusing ones whose vectors do not match the store's."""
+        """Load model(s), refusing ones whose vectors do not match the store's, or a folder holding no model."""
+        if not (Path(model_path) / "model.safetensors").exists():
+            raise FileNotFoundError(f"no model at {model_path}: run `hiercat train` first")
         preset = store.get_meta().get("preset") or {}
         vectors, sparse = preset.get("vectors"), preset.get("sparse")
         model, sidecar = load_model(model_path, vectors, sparse)
@@ -305,8 +307,6 @@ def load_classifier(store: VectorStore, model_dir: str | Path, cascade: bool = F
     """The classifier saved in `model_dir` (with its text stage `../text` for a cascade) and the store's encoders."""
     from .encoders import preset_from_meta
 
-    if not (Path(model_dir) / "model.safetensors").exists():
-        raise FileNotFoundError(f"no model at {model_dir}: run `hiercat train` first")
     clf = Classifier.load(store, model_dir, (Path(model_dir).parent / "text") if cascade else None, threshold)
     return clf, preset_from_meta(store.get_meta())
 

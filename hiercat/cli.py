@@ -94,11 +94,11 @@ def ingest(
     if unsure == "classify":
         from .classify import Classifier
 
-        mdir = model or default_model_dir(store, qdrant_url)
-        if not (Path(mdir) / "model.safetensors").exists():
+        try:
+            classifier = Classifier.load(vs, model or default_model_dir(store, qdrant_url))
+        except FileNotFoundError as exc:
             vs.close()
-            fail(f"--unsure classify needs a model; none at {mdir}: run `hiercat train` first or pass --model")
-        classifier = Classifier.load(vs, mdir)
+            fail(f"--unsure classify needs a model; {exc} or pass --model")
     summary = Table(title="ingest summary")
     for col in ("catalog", "rows", "ingested", "skipped (unchanged)", "rejected", "time", "products/s"):
         summary.add_column(col, justify="right" if col != "catalog" else "left")

@@ -170,7 +170,6 @@ def leave_one_shop_out(products: StoredProducts, seed: int = 0, platforms: Seque
     the shops' native trees are not comparable.
     """
     from .breadcrumbs import pool_by_breadcrumb
-    from .metrics import evaluate_paths
     from .model.predict import predict_path_scores, predictions_from_scores
     from .propose import mapping_accuracy, propose_mapping
 
@@ -214,7 +213,6 @@ def leave_one_shop_out(products: StoredProducts, seed: int = 0, platforms: Seque
                      "mapping_auto_precision": mapping["auto_precision"], "mapping_auto_share": mapping["auto_share"]})]
         if category_names is not None:
             from .classify import zero_shot_predictions
-            from .model import predict
 
             decode = train_kwargs.get("decode", DEFAULT_DECODE)
             for name, base in (("per product", predict(r.model, dst_inputs, decode=decode)),
