@@ -17,8 +17,14 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from hiercat.experiment import (Split, fit_and_score, label_paths, load_training_data, resolve_modalities,
-                               token_dropout_members)
+from hiercat.experiment import (
+    Split,
+    fit_and_score,
+    label_paths,
+    load_training_data,
+    resolve_modalities,
+    token_dropout_members,
+)
 from hiercat.metrics import evaluate_paths
 from hiercat.model import inputs_from_stored, predict
 from hiercat.store import open_store

@@ -17,6 +17,7 @@ import argparse
 import time
 
 import numpy as np
+from bench_baselines import tfidf_svm_pipeline
 from rich.console import Console
 from rich.table import Table
 
@@ -28,8 +29,6 @@ from hiercat.model.predict import PathScores, predictions_from_scores
 from hiercat.propose import mapping_accuracy, propose_mapping
 from hiercat.store import open_store
 from hiercat.taxonomy import Taxonomy, join_path, split_path
-
-from bench_baselines import tfidf_svm_pipeline
 
 
 def calibrated_scores(fit_text, fit_labels, cal_text, cal_labels, test_text) -> PathScores:

@@ -205,10 +205,10 @@ def supervised_ceiling(store) -> dict[str, float]:
     A TF-IDF word + char n-gram LinearSVC on the titles and a logistic regression on the stored image
     vectors, over the shoes of types with at least 5 products.
     """
+    from bench_baselines import tfidf_svm_pipeline  # the same peer as in the classifier benchmark
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    from bench_baselines import tfidf_svm_pipeline  # the same peer as in the classifier benchmark
     from hiercat.recluster import select_category
 
     sel = select_category(store, SHOES)
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> None:
         vecs = (args.vectors or "image,title,terms,words,fused,shared").split(",")
         methods = (args.method or "agglomerative,hdbscan").split(",")
         rows = grid(store, encoder, Path(args.out), k, vecs, methods, args.image_weights, not args.keep_apart)
-        print(f"\n| vectors | method | clusters L1 / L2 | purity L1 | purity L2 | L1 vs native sub-category | s |")
+        print("\n| vectors | method | clusters L1 / L2 | purity L1 | purity L2 | L1 vs native sub-category | s |")
         print("|---|---|---|---|---|---|---|")
         for r in rows:
             print(f"| {r['vectors']} | {r['method']} | {r['k1']} / {r['k2']} | {100 * r['purity_l1']:.1f} % | "
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
                         method=args.method, n_clusters=k, reference="native_category", local_umap=not args.global_umap,
                         image_weights=args.image_weights, place_apart=not args.keep_apart)
     umap_mode = "global" if args.global_umap else "per group"
-    print(f"\n| products | clustered | set aside | vectors | method | level-2 UMAP | clusters L1 / L2 | wall s | "
+    print("\n| products | clustered | set aside | vectors | method | level-2 UMAP | clusters L1 / L2 | wall s | "
           "tracemalloc peak MiB | max RSS MiB | purity L1 | purity L2 |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     print(f"| {report.n_selected} | {report.n_clustered} | {report.n_set_aside} | {args.vectors} | {args.method} | {umap_mode} | "

@@ -16,9 +16,9 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from rich.console import Console
@@ -82,7 +82,7 @@ def fill(store: VectorStore, data: np.ndarray, ids: list[str], build_index: Call
     return rate, time.perf_counter() - t0
 
 
-def measure(name: str, store: VectorStore, queries: np.ndarray, truth: "Truth", points: int,
+def measure(name: str, store: VectorStore, queries: np.ndarray, truth: Truth, points: int,
             rate: float, index_s: float) -> Result:
     """Time the default search; score it and the engine's exact search against numpy's top-k."""
     for q in queries:  # one untimed pass: the index files are memory-mapped and load lazily on first touch
@@ -102,7 +102,7 @@ class Truth:
     row_of: dict[str, int]
 
     @classmethod
-    def build(cls, data: np.ndarray, queries: np.ndarray, ids: list[str]) -> "Truth":
+    def build(cls, data: np.ndarray, queries: np.ndarray, ids: list[str]) -> Truth:
         """Similarities of normalized queries to normalized points."""
         d = data / np.linalg.norm(data, axis=1, keepdims=True)
         q = queries / np.linalg.norm(queries, axis=1, keepdims=True)

@@ -16,8 +16,15 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from hiercat.experiment import (DEFAULT_FUSION, DEFAULT_MODALITIES, Split, label_paths, load_training_data,
-                                resolve_modalities, shops_model_kwargs)
+from hiercat.experiment import (
+    DEFAULT_FUSION,
+    DEFAULT_MODALITIES,
+    Split,
+    label_paths,
+    load_training_data,
+    resolve_modalities,
+    shops_model_kwargs,
+)
 from hiercat.model import inputs_from_stored, train_classifier
 from hiercat.store import open_store
 from hiercat.taxonomy import Taxonomy

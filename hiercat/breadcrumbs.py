@@ -8,7 +8,7 @@ clearly something else keeps its own prediction.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .breadcrumbs import pool_by_breadcrumb
 from .cascade import CascadeResult, cascade_predict
 from .catalog import CatalogError, CatalogOptions, read_table, validate
 from .encoders.base import open_images
 from .knn import KnnVote, knn_classify
-from .breadcrumbs import pool_by_breadcrumb
 from .model import ClassifierModel, ModalityInputs, Predictions, load_model, predict, predict_path_scores
-from .model.predict import predictions_from_scores
 from .model.inputs import CSRArrays
+from .model.predict import predictions_from_scores
 from .store.base import VectorStore
 from .taxonomy import Taxonomy, join_path, split_path
 from .zero_shot import CategoryNames, text_vector, zero_shot_override
@@ -42,7 +43,7 @@ class Classifier:
 
     @classmethod
     def load(cls, store: VectorStore, model_path: str | Path, text_model_path: str | Path | None = None,
-             threshold: float | None = None) -> "Classifier":
+             threshold: float | None = None) -> Classifier:
         """Load model(s), refusing ones whose vectors do not match the store's, or a folder holding no model."""
         if not (Path(model_path) / "model.safetensors").exists():
             raise FileNotFoundError(f"no model at {model_path}: run `hiercat train` first")
@@ -135,7 +136,7 @@ class Embedded:
     stage1: Predictions | None = None
 
 
-def embed_for(rows: pd.DataFrame, preset: Any, classifier: "Classifier", batch_size: int = 256) -> Embedded:
+def embed_for(rows: pd.DataFrame, preset: Any, classifier: Classifier, batch_size: int = 256) -> Embedded:
     """Embed what the classifier needs: with a text stage, images only of the items that stage escalates.
 
     Image decoding and the image encoder are most of the cost of a product; a cascade that embedded

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ class StoredProducts:
         """Label path of each product."""
         return [split_path(p) for p in self.payload["path"]]
 
-    def take(self, index: Sequence[int] | np.ndarray) -> "StoredProducts":
+    def take(self, index: Sequence[int] | np.ndarray) -> StoredProducts:
         """The subset at the given positions."""
         index = np.asarray(index, dtype=int)
         return StoredProducts(
@@ -39,7 +39,7 @@ class StoredProducts:
             payload=self.payload.iloc[index].reset_index(drop=True),
         )
 
-    def where(self, mask: np.ndarray | pd.Series) -> "StoredProducts":
+    def where(self, mask: np.ndarray | pd.Series) -> StoredProducts:
         """The subset where a boolean mask over products is true."""
         return self.take(np.flatnonzero(np.asarray(mask, dtype=bool)))
 

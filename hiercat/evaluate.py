@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from .cascade import cascade_predict, choose_threshold
 from .dataset import StoredProducts
-from .experiment import (DEFAULT_DECODE, DEFAULT_FUSION, DEFAULT_MODALITIES, Split, fit_and_score, label_paths,
-                         modality_groups, resolve_modalities)
+from .experiment import (
+    DEFAULT_DECODE,
+    DEFAULT_FUSION,
+    DEFAULT_MODALITIES,
+    Split,
+    fit_and_score,
+    label_paths,
+    modality_groups,
+    resolve_modalities,
+)
 from .knn import knn_classify
 from .metrics import evaluate_paths
 from .model import inputs_from_stored, predict

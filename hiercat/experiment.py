@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from .dataset import StoredProducts, load_products
 from .metrics import evaluate_paths
-from .model import (ClassifierModel, EnsembleClassifier, ModalityInputs, inputs_from_stored, predict, save_model,
-                    stratified_split, train_classifier)
+from .model import (
+    ClassifierModel,
+    EnsembleClassifier,
+    ModalityInputs,
+    inputs_from_stored,
+    predict,
+    save_model,
+    stratified_split,
+    train_classifier,
+)
 from .store.base import Filter, VectorStore
 from .taxonomy import Taxonomy, split_path
 
@@ -131,7 +140,7 @@ class Split:
     seed: int = 0
 
     @classmethod
-    def make(cls, paths: Sequence[Sequence[str]], seed: int = 0) -> "Split":
+    def make(cls, paths: Sequence[Sequence[str]], seed: int = 0) -> Split:
         """64/16/20 stratified split of the given label paths."""
         tr, va, te = stratified_split(paths, SPLIT_FRACTIONS, seed)
         return cls(np.sort(tr), np.sort(va), np.sort(te), seed)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -23,7 +23,7 @@ class Neighbour:
     score: float
 
     @classmethod
-    def from_hit(cls, hit: Hit) -> "Neighbour":
+    def from_hit(cls, hit: Hit) -> Neighbour:
         """Neighbour from a store search hit."""
         p = hit.payload
         return cls(str(p.get("product_id", "")), str(p.get("platform", "")), str(p.get("title", "")),

@@ -9,7 +9,6 @@ import pandas as pd
 
 from .taxonomy import Taxonomy, join_path, split_path
 
-
 UNSURE = ("review", "mixed")  # proposal statuses whose target ingest does not apply
 
 
@@ -29,7 +28,7 @@ class CategoryMapping:
     unsure: dict[tuple[str, ...], str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, file: str | Path, taxonomy: Taxonomy | None = None, sep: str = " > ") -> "CategoryMapping":
+    def load(cls, file: str | Path, taxonomy: Taxonomy | None = None, sep: str = " > ") -> CategoryMapping:
         """Read a CSV with columns native_category, gpt_category (or target_category).
 
         Every non-empty target must exist in `taxonomy`; the error names the mapping row.

@@ -15,7 +15,7 @@ Conventions (used everywhere in hiercat, so numbers stay comparable):
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from sklearn.metrics import f1_score

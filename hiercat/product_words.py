@@ -10,7 +10,7 @@ shared data (bench/RESULTS.md): a classifier of MiniLM vectors trained on Myntra
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 # Words that say who or what colour, never what kind of product.
 AUDIENCE = frozenset({

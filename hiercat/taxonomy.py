@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -39,7 +39,7 @@ class Taxonomy:
 
     # ---- construction -------------------------------------------------------------
     @classmethod
-    def from_google(cls, file: str | Path) -> "Taxonomy":
+    def from_google(cls, file: str | Path) -> Taxonomy:
         """Parse the Google Product Taxonomy file (`id - A > B > C` lines)."""
         tax = cls()
         with open(file, encoding="utf-8") as fh:
@@ -55,7 +55,7 @@ class Taxonomy:
         return tax
 
     @classmethod
-    def from_paths(cls, paths: Iterable[Sequence[str] | str]) -> "Taxonomy":
+    def from_paths(cls, paths: Iterable[Sequence[str] | str]) -> Taxonomy:
         """Build the tree induced by label paths; every given path is a valid terminal."""
         tax = cls()
         for p in paths:
@@ -74,7 +74,7 @@ class Taxonomy:
         self._invalidate()
         return parts
 
-    def restrict(self, label_paths: Iterable[Sequence[str] | str]) -> "Taxonomy":
+    def restrict(self, label_paths: Iterable[Sequence[str] | str]) -> Taxonomy:
         """The subtree spanned by the given label paths (the classes a model can learn)."""
         sub = Taxonomy.from_paths(label_paths)
         for p in sub.paths:
@@ -178,7 +178,7 @@ class Taxonomy:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Taxonomy":
+    def from_dict(cls, data: dict) -> Taxonomy:
         """Inverse of `to_dict`."""
         tax = cls()
         for p in data.get("paths", []):
@@ -192,7 +192,7 @@ class Taxonomy:
         Path(file).write_text(json.dumps(self.to_dict(), indent=1), encoding="utf-8")
 
     @classmethod
-    def load(cls, file: str | Path) -> "Taxonomy":
+    def load(cls, file: str | Path) -> Taxonomy:
         """Read a taxonomy JSON written by `save`, or a Google taxonomy text file."""
         file = Path(file)
         if file.suffix == ".json":

@@ -9,9 +9,10 @@ a category's name, while the model is unsure, can still be placed there. Measure
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
@@ -34,7 +35,7 @@ class CategoryNames:
     vectors: np.ndarray  # [P, d], rows L2-normalized
 
     @classmethod
-    def embed(cls, taxonomy: Taxonomy, encode: Any) -> "CategoryNames":
+    def embed(cls, taxonomy: Taxonomy, encode: Any) -> CategoryNames:
         """`encode(list of str) -> [n, d]` vectors of each category's name ("Nail Polishes")."""
         paths = sorted(taxonomy.paths)
         vecs = np.asarray(encode([p[-1] for p in paths]), dtype=np.float32)
@@ -49,7 +50,7 @@ class CategoryNames:
         return file
 
     @classmethod
-    def load(cls, folder: str | Path) -> "CategoryNames | None":
+    def load(cls, folder: str | Path) -> CategoryNames | None:
         """The category names saved beside a model, None where the model has none."""
         file = Path(folder) / FILE
         if not file.exists():

@@ -63,8 +63,7 @@ def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def tiny_paper(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Tiny RoBERTa (own BPE tokenizer) and ViT (+ image processor) folders written by save_pretrained."""
     from tokenizers import ByteLevelBPETokenizer
-    from transformers import (RobertaConfig, RobertaModel, RobertaTokenizerFast, ViTConfig, ViTImageProcessor,
-                              ViTModel)
+    from transformers import RobertaConfig, RobertaModel, RobertaTokenizerFast, ViTConfig, ViTImageProcessor, ViTModel
 
     d = tmp_path_factory.mktemp("paper")
     bpe = ByteLevelBPETokenizer()

@@ -12,6 +12,7 @@ sys.modules.setdefault("qdrant_edge", types.ModuleType("qdrant_edge"))  # the de
 sys.path.insert(0, ".")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+
 from hiercat.experiment import Split  # noqa: E402
 from hiercat.metrics import evaluate_paths  # noqa: E402
 from hiercat.model import ModalityInputs, predict, train_classifier  # noqa: E402
@@ -28,7 +29,8 @@ inputs = ModalityInputs(dense=dense, sparse=sparse)
 paths = [split_path(p) for p in z["paths"]]
 split = Split.make(paths, 0)
 tax = Taxonomy.from_paths([paths[i] for i in np.concatenate([split.train, split.val])])
-test = inputs.take(split.test); true = [paths[i] for i in split.test]
+test = inputs.take(split.test)
+true = [paths[i] for i in split.test]
 devices = ("cuda", "cpu") if torch.cuda.is_available() else ("cpu",)  # runs anywhere; the point is CUDA vs CPU
 print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA", len(paths), list(dense), list(sparse),
       flush=True)
@@ -44,7 +46,9 @@ for fusion in ("early", "late", "attention"):
         out = {}
         for decode in ("greedy", "path"):
             pd_dev = predict(model, test, decode=decode, device=dev)
-            t = time.perf_counter(); pd_dev = predict(model, test, decode=decode, device=dev); ps = time.perf_counter() - t
+            t = time.perf_counter()
+            pd_dev = predict(model, test, decode=decode, device=dev)
+            ps = time.perf_counter() - t
             model_cpu = model.to("cpu")
             pd_cpu = predict(model_cpu, test, decode=decode, device="cpu")
             model.to(dev)
@@ -53,5 +57,6 @@ for fusion in ("early", "late", "attention"):
             out[decode] = {"hF1": round(100 * m["hF1"], 2), "validity": m["validity"], "agree_with_cpu": agree,
                            "products_per_s": round(len(true) / ps)}
         row = {"fusion": fusion, "device": dev, "fit_s": round(fit, 1), "epochs": len(hist.epochs), **out}
-        print(json.dumps(row), flush=True); rows.append(row)
+        print(json.dumps(row), flush=True)
+        rows.append(row)
 json.dump(rows, open(os.path.join(os.environ.get("OUT", "/tmp"), "cuda_check.json"), "w"), indent=1)

@@ -18,7 +18,7 @@ from hiercat.encoders.simclr import default_weights_path, train_simclr  # noqa: 
 budget = float(sys.argv[1])
 workers = int(sys.argv[2]) if len(sys.argv) > 2 else 12
 out = os.environ.get("OUT", "/tmp/out")
-paths = [l.strip() for l in open(".gpu/shoes.txt") if l.strip()]
+paths = [line.strip() for line in open(".gpu/shoes.txt") if line.strip()]
 print("cuda", torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "", len(paths), flush=True)
 kw = dict(batch_size=512, num_workers=workers, init_weights=default_weights_path(), progress=False, strength="middle")
 probe = train_simclr(paths, "/tmp/probe.safetensors", epochs=2, **kw)

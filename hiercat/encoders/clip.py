@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -46,7 +46,7 @@ class _ClipText:
 
     name = "clip"
 
-    def __init__(self, owner: "ClipEncoders") -> None:
+    def __init__(self, owner: ClipEncoders) -> None:
         self._owner = owner
         self.dim = owner.dim
 
@@ -60,7 +60,7 @@ class _ClipImage:
 
     name = "clip"
 
-    def __init__(self, owner: "ClipEncoders") -> None:
+    def __init__(self, owner: ClipEncoders) -> None:
         self._owner = owner
         self.dim = owner.dim
 

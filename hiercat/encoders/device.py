@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from typing import ContextManager, Iterator, Sequence, TypeVar
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import TypeVar
 
 import torch
 
@@ -17,7 +19,7 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def autocast(device: torch.device) -> ContextManager:
+def autocast(device: torch.device) -> AbstractContextManager:
     """fp16 autocast on CUDA; on CPU a no-op so inference stays fp32 (CPU fp16 is slow and lossy)."""
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.float16)

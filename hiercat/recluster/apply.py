@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -14,8 +15,14 @@ from ..encoders.base import TextEncoder, l2_normalize
 from ..store.base import VectorStore
 from ..taxonomy import Taxonomy, join_path, split_path
 from .features import (
-    DEFAULT_SPEC, build_features, fused_weights, needed_roles, role_vectors, spec_for_size,
-    store_text_encoder, usable_rows,
+    DEFAULT_SPEC,
+    build_features,
+    fused_weights,
+    needed_roles,
+    role_vectors,
+    spec_for_size,
+    store_text_encoder,
+    usable_rows,
 )
 from .proposal import Proposal, ProposalError
 from .select import category_filter, select_category, store_taxonomy

@@ -10,7 +10,8 @@ title's words and terms, shared.py).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -164,7 +165,7 @@ def store_text_encoder(store: VectorStore) -> TextEncoder | None:
         return None
 
 
-def role_vectors(sel: "Selection", spec: str, weights: Mapping[str, float],
+def role_vectors(sel: Selection, spec: str, weights: Mapping[str, float],
                  text_encoder: TextEncoder | None, notes: list[str]) -> tuple[dict[str, np.ndarray], str, dict[str, float]]:
     """Vectors by name for the roles a spec needs, computing 'words' and 'terms' (no encoder: 'title' for 'terms').
 

@@ -29,8 +29,9 @@ the shoes of Myntra + H&M, 90 of H&M's 231 ordinary packshots were set aside (3.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.cluster import KMeans

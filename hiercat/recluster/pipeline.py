@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as _dt
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -15,8 +16,15 @@ from ..store.base import VectorStore
 from ..taxonomy import join_path
 from .cluster import METHODS, UmapParams, cascade, umap_embed
 from .features import (
-    DEFAULT_SPEC, build_features, fused_weights, needed_roles, role_vectors, spec_for_size,
-    store_text_encoder, usable_rows, vector_roles,
+    DEFAULT_SPEC,
+    build_features,
+    fused_weights,
+    needed_roles,
+    role_vectors,
+    spec_for_size,
+    store_text_encoder,
+    usable_rows,
+    vector_roles,
 )
 from .figures import montage, sample_indices, scatter
 from .image_filter import filter_images_by_platform

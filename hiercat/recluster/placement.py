@@ -10,8 +10,8 @@ n-grams fitted on the other shops' cluster members carries those names across (b
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Collection, Sequence
 
 import numpy as np
 

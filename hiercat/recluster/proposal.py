@@ -32,9 +32,10 @@ to the deepest cluster that still lists them.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..taxonomy import SEP, split_path
 
@@ -99,7 +100,7 @@ class Proposal:
         return file
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Proposal":
+    def from_dict(cls, data: Mapping[str, Any]) -> Proposal:
         """Parse and validate a proposal (edited or not)."""
         if data.get("format") != FORMAT:
             raise ProposalError(f"not a recluster proposal (format {data.get('format')!r}, expected {FORMAT!r})")
@@ -121,7 +122,7 @@ class Proposal:
         return p
 
     @classmethod
-    def load(cls, file: str | Path) -> "Proposal":
+    def load(cls, file: str | Path) -> Proposal:
         """Read a proposal JSON file."""
         try:
             data = json.loads(Path(file).read_text(encoding="utf-8"))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -98,13 +99,13 @@ def render_markdown(report: Report) -> str:
     p = report.params
     lines = [f"# Recluster: {report.category}", ""]
     lines += [f"- products selected: {report.n_selected}, clustered: {report.n_clustered}",
-              f"- set aside: " + (", ".join(f"{v} {k}" for k, v in report.set_aside.items()) or "none") +
+              "- set aside: " + (", ".join(f"{v} {k}" for k, v in report.set_aside.items()) or "none") +
               (f" (by platform: {', '.join(f'{k} {v}' for k, v in report.set_aside_platforms.items())})"
                if report.set_aside_platforms else ""),
               f"- vectors: {p.get('vectors')} {json.dumps(p.get('weights')) if p.get('vectors') == 'fused' else ''}".rstrip(),
               f"- method: {p.get('method')}, levels: {p.get('levels')}, n_clusters: {p.get('n_clusters') or 'auto (silhouette)'}, "
               f"UMAP {p.get('n_components')}-d, seed {p.get('seed')}",
-              f"- time: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items()), ""]
+              "- time: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items()), ""]
     lines += [f"> {n}" for n in report.notes]
     if report.notes:
         lines.append("")

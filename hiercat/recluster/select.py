@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ class Selection:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def take(self, index: Sequence[int] | np.ndarray) -> "Selection":
+    def take(self, index: Sequence[int] | np.ndarray) -> Selection:
         """The products at the given positions (or where a boolean mask is true)."""
         index = np.asarray(index)
         if index.dtype == bool:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import uuid
 from collections import Counter
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import qdrant_edge as qe
@@ -76,7 +77,7 @@ class EdgeStore:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def __enter__(self) -> "EdgeStore":
+    def __enter__(self) -> EdgeStore:
         return self
 
     def __exit__(self, *exc: Any) -> None:

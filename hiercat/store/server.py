@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from qdrant_client import QdrantClient, models
@@ -73,7 +74,7 @@ class ServerStore:
         self._cosine: set[str] = set()
         self._sparse: set[str] = set()
 
-    def __enter__(self) -> "ServerStore":
+    def __enter__(self) -> ServerStore:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -1,0 +1,5 @@
+"""`python -m hiercat`: the same as the `hiercat` command."""
+
+from hiercat.cli import main
+
+main()

@@ -1,0 +1,17 @@
+"""The `hiercat` command line: each command parses its arguments, makes one library call and prints."""
+
+from __future__ import annotations
+
+# the import order is the order of `hiercat --help`: the data flow
+# isort: off
+from . import store, train, classify, evaluate, recluster, demo  # noqa: F401  (each registers its commands)
+# isort: on
+from .app import app
+from .demo import _run_step
+
+__all__ = ["_run_step", "app", "main"]
+
+
+def main() -> None:
+    """Entry point of `hiercat` and `python -m hiercat`."""
+    app()

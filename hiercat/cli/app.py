@@ -1,0 +1,96 @@
+"""What every `hiercat` command shares: the typer app, the console, store options, progress bars and errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Put the products of many shops into one taxonomy from title, brand and image.")
+console = Console()
+
+DEFAULT_STORE = "hiercat-store"
+GOOGLE_TAXONOMY = Path(__file__).parent.parent / "assets" / "google-product-taxonomy-2021-09-21.txt"
+
+StoreOpt = typer.Option(None, "--store", help="Folder of the embedded Qdrant store [default: ./hiercat-store].")
+UrlOpt = typer.Option(None, "--qdrant-url", help="Qdrant server URL (or env QDRANT_URL); API key from env QDRANT_API_KEY.")
+CollectionOpt = typer.Option("products", "--collection", help="Collection name on a Qdrant server.")
+
+
+def open_store_from_cli(store: Path | None, url: str | None, collection: str = "products"):
+    """Open the embedded store or the server named on the command line / in the environment."""
+    from ..store import open_store
+
+    url = url or os.environ.get("QDRANT_URL")
+    return open_store(path=None if url else (store or Path(DEFAULT_STORE)), url=url,
+                      api_key=os.environ.get("QDRANT_API_KEY"), collection=collection)
+
+
+def progress_bar() -> Progress:
+    """A rich progress bar with counts, elapsed and remaining time."""
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False)
+
+
+def fail(message: str) -> None:
+    """Print an error and exit with status 1."""
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(1)
+
+
+def parse_columns(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            fail(f"--column expects FILE_COLUMN=hiercat_column, got {pair!r}")
+        a, b = pair.split("=", 1)
+        out[a.strip()] = b.strip()
+    return out
+
+
+def default_model_dir(store: Path | None, qdrant_url: str | None, name: str = "classifier") -> Path:
+    """Where models live: STORE/models/NAME for the embedded store, ./hiercat-models/NAME for a server."""
+    if qdrant_url or os.environ.get("QDRANT_URL"):
+        return Path("hiercat-models") / name
+    return Path(store or DEFAULT_STORE) / "models" / name
+
+
+def print_metrics(metrics: dict, title: str) -> None:
+    """A small table of the headline metrics."""
+    t = Table(title=title)
+    for col in ("metric", "value"):
+        t.add_column(col)
+    for key in sorted(metrics):
+        if key.startswith(("hP", "hR", "hF1", "exact", "validity")) or "macro_f1" in key:
+            t.add_row(key, f"{100 * metrics[key]:.2f} %")
+    console.print(t)
+
+
+def members(token_dropout: str | None) -> list[dict[str, float]] | None:
+    """`--token-dropout` as ensemble members (train, evaluate), refusing a bad list before any work."""
+    from ..experiment import token_dropout_members
+
+    try:
+        return token_dropout_members(token_dropout)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def check_decode(decode: str) -> None:
+    """Refuse an unknown --decode before any work is done."""
+    from ..model.decode import DECODERS
+
+    if decode not in DECODERS:
+        fail(f"--decode must be one of {', '.join(DECODERS)}, got {decode!r}")

@@ -1,0 +1,125 @@
+"""`hiercat classify` and `propose-mapping`: a trained model on new products."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .app import (
+    CollectionOpt,
+    StoreOpt,
+    UrlOpt,
+    app,
+    check_decode,
+    console,
+    default_model_dir,
+    fail,
+    open_store_from_cli,
+    parse_columns,
+    print_metrics,
+)
+
+
+@app.command()
+def classify(
+    input: Path = typer.Argument(..., help="Catalog of products to classify (CSV, Parquet, JSONL; category optional)."),
+    output: Path = typer.Option(Path("predictions.csv"), "-o", "--output", help="Predictions CSV."),
+    model: Path | None = typer.Option(None, help="Model folder [default: STORE/models/classifier]."),
+    cascade: bool = typer.Option(False, "--cascade", help="Text-only first stage (STORE/models/text); escalate unsure items to the multimodal model."),
+    threshold: float | None = typer.Option(None, help="Cascade threshold [default: the one chosen on validation data at training]."),
+    explain: bool = typer.Option(False, "--explain", help="Attach the k nearest stored products to every prediction."),
+    knn_threshold: float = typer.Option(0.5, help="Below this model confidence the kNN vote decides if it is more confident."),
+    k: int = typer.Option(10, "-k", help="Neighbours for the kNN vote and explanations."),
+    decode: str | None = typer.Option(None, help="greedy or path (best whole valid path) [default: the model's, set by `train --decode`]; a cascade's text stage keeps the decoding its threshold was chosen with."),
+    mapping: Path | None = typer.Option(None, help="Map a category column to the target taxonomy to score the predictions."),
+    column: list[str] = typer.Option([], "--column", help="Rename a column: FILE_COLUMN=hiercat_column (repeatable)."),
+    platform: str | None = typer.Option(None, help="Platform name for all rows."),
+    native_category: bool = typer.Option(False, "--native-category", help="Use the input's `category` column (the shop's breadcrumb) as evidence: pool each prediction with those of the products sharing it."),
+    store: Path | None = StoreOpt,
+    qdrant_url: str | None = UrlOpt,
+    collection: str = CollectionOpt,
+) -> None:
+    """Embed new products, predict a valid taxonomy path with confidences, decision source and explanations."""
+    from ..catalog import CatalogError, CatalogOptions
+    from ..classify import classify_catalog
+    from ..encoders import ModelLoadError
+    from ..mapping import CategoryMapping, MappingError
+    from ..metrics import evaluate_paths
+    from ..model import ModelMismatchError
+
+    if decode is not None:
+        check_decode(decode)
+    vs = open_store_from_cli(store, qdrant_url, collection)
+    try:
+        mdir = model or default_model_dir(store, qdrant_url)
+        try:
+            options = CatalogOptions(columns=parse_columns(column), platform=platform,
+                                     mapping=CategoryMapping.load(mapping) if mapping else None)
+            with console.status(f"classifying {input}"):
+                result = classify_catalog(input, vs, mdir, options, native_category=native_category, cascade=cascade,
+                                          threshold=threshold, explain=explain, knn_k=k, knn_threshold=knn_threshold,
+                                          decode=decode)
+        except (ModelMismatchError, ModelLoadError, CatalogError, MappingError, ValueError, FileNotFoundError) as exc:
+            fail(str(exc))
+        table, rejects, emb = result.table, result.rejects, result.embedded
+        if len(rejects):
+            console.print(f"[yellow]{len(rejects)} rows cannot be classified[/]: "
+                          + "; ".join(f"row {r}: {why}" for r, why in zip(rejects["row"][:5], rejects["reason"][:5])))
+        output.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(output, index=False)
+        shares = table["source"].value_counts(normalize=True)
+        console.print(f"{len(table)} products classified -> [bold]{output}[/]; decided by "
+                      + ", ".join(f"{s} {100 * v:.1f} %" for s, v in shares.items()))
+        if cascade:
+            console.print(f"escalated to the multimodal model: {100 * table['escalated'].mean():.1f} %")
+        per_1000 = 1000.0 / max(len(table), 1)
+        console.print(f"{emb.images_embedded} images embedded; seconds per 1,000 products: "
+                      + ", ".join(f"{k.replace('_', ' ')} {v * per_1000:.2f}" for k, v in emb.seconds.items()))
+        if "true_path" in table:
+            print_metrics(evaluate_paths(table["true_path"].tolist(), table["predicted_path"].tolist(),
+                                         result.classifier.output_taxonomy()),
+                          "against the given categories")
+    finally:
+        vs.close()
+
+
+@app.command("propose-mapping")
+def propose_mapping_cmd(
+    catalog: Path = typer.Argument(..., help="Catalog of a shop whose native categories (the `category` column) have no mapping yet."),
+    output: Path = typer.Option(Path("mapping.csv"), "-o", "--output", help="Proposed mapping CSV (accepted as is by `hiercat ingest --mapping`)."),
+    page: Path | None = typer.Option(None, help="HTML review page (default: the CSV's name with .html)."),
+    platform: str | None = typer.Option(None, help="Platform name for all rows."),
+    model: Path | None = typer.Option(None, help="Model folder (default: STORE/models/classifier)."),
+    column: list[str] = typer.Option([], "--column", help="Rename a column: FILE_COLUMN=hiercat_column (repeatable)."),
+    store: Path | None = StoreOpt,
+    qdrant_url: str | None = UrlOpt,
+    collection: str = CollectionOpt,
+) -> None:
+    """Classify a new shop's products and propose a target for each of its categories (auto / review / mixed)."""
+    from ..catalog import CatalogError, CatalogOptions
+    from ..encoders import ModelLoadError
+    from ..model import ModelMismatchError
+    from ..propose import propose_for_catalog, write_review_page
+
+    vs = open_store_from_cli(store, qdrant_url, collection)
+    try:
+        mdir = model or default_model_dir(store, qdrant_url)
+        try:
+            with console.status(f"classifying the products of {catalog}"):
+                table, disagree, rejects = propose_for_catalog(
+                    catalog, vs, mdir, CatalogOptions(columns=parse_columns(column), platform=platform))
+        except (ModelMismatchError, ModelLoadError, CatalogError, ValueError, FileNotFoundError) as exc:
+            fail(str(exc))
+    finally:
+        vs.close()
+    if len(rejects):
+        console.print(f"[yellow]{len(rejects)} rows left out[/]: "
+                      + "; ".join(f"row {r}: {why}" for r, why in zip(rejects["row"][:5], rejects["reason"][:5])))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(output, index=False)
+    html_file = write_review_page(table, disagree, page or output.with_suffix(".html"), f"Proposed mapping of {catalog}")
+    counts = table["status"].value_counts()
+    console.print(f"{len(table)} categories, {int(table['n_items'].sum())} products -> [bold]{output}[/] "
+                  f"(review page {html_file}): "
+                  + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("auto", "review", "mixed")))

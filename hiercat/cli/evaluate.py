@@ -1,0 +1,149 @@
+"""`hiercat evaluate`: the within-shop grid, the cascade, cross-shop and leave-one-shop-out reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .app import (
+    CollectionOpt,
+    StoreOpt,
+    UrlOpt,
+    app,
+    console,
+    fail,
+    members,
+    open_store_from_cli,
+)
+
+
+@app.command()
+def evaluate(
+    out: Path = typer.Option(Path("hiercat-report"), help="Report folder (report.md, report.html, plots)."),
+    labels: str = typer.Option("path", help="Label field: path (target taxonomy) or native_category."),
+    platforms: str | None = typer.Option(None, help="Within-shop grid on these platforms only (comma-separated)."),
+    cross: str | None = typer.Option(None, help="Cross-platform pairs TRAIN:TEST, comma-separated, e.g. myntra:hm."),
+    epochs: int = typer.Option(60, help="At most this many epochs per configuration."),
+    seed: int = typer.Option(0, help="Seed of the split and of training."),
+    cascade_targets: str = typer.Option("0.1,0.3", help="Escalation shares to report for the cascade."),
+    token_dropout: str | None = typer.Option(None, help="As in `hiercat train`: one value, or several to average one model each, in every configuration."),
+    refit: bool = typer.Option(False, help="As in `hiercat train`: refit every configuration on train + validation."),
+    leave_one_shop_out: bool = typer.Option(False, "--leave-one-shop-out", help="Instead of the grid: for every platform (or those of --platforms), train `hiercat train`'s default model on the others and score it as a new shop: per product, with breadcrumb pooling, and the proposed mapping of its categories."),
+    store: Path | None = StoreOpt,
+    qdrant_url: str | None = UrlOpt,
+    collection: str = CollectionOpt,
+) -> None:
+    """Table-II grid (unimodal rows, early/late/attention fusion, kNN), cascade and cross-platform tables, with plots.
+
+    Every configuration is a model trained from scratch, so the grid takes a while (minutes per row on a CPU).
+    """
+    from ..evaluate import Row, cascade_rows, cross_platform, knn_row, run_grid
+    from ..experiment import label_paths, load_training_data
+    from ..model import predict
+    from ..model.inputs import inputs_from_stored
+    from ..report import plot_confusion, plot_level_f1, write_report
+
+    training = {"members": members(token_dropout), "refit": refit}
+    vs = open_store_from_cli(store, qdrant_url, collection)
+    if leave_one_shop_out:
+        try:
+            _leave_one_shop_out(vs, out, platforms, epochs, seed, training)
+        finally:
+            vs.close()
+        return
+    try:
+        plats = [p.strip() for p in platforms.split(",")] if platforms else None
+        products = load_training_data(vs, plats)
+        paths = label_paths(products, labels)
+        levels = max(len(p) for p in paths)
+        console.print(f"{len(products)} products, {levels} levels, labels from `{labels}`")
+
+        def show(row: Row) -> None:
+            console.print(f"  {row.name:32s} hF1 {100 * row.metrics['hF1']:.2f}  "
+                          f"L{levels} macro-F1 {100 * row.metrics.get(f'l{levels}_macro_f1', float('nan')):.2f}  "
+                          f"valid {100 * row.metrics.get('validity', float('nan')):.1f} %  ({row.fit_seconds:.0f} s)")
+
+        rows, split = run_grid(products, labels, seed, epochs, on_row=show, **training)
+        meta = vs.get_meta()
+        title_vec = next((n for n in (meta.get("preset") or {}).get("vectors", {}) if n.endswith("_title")), None)
+        if title_vec:
+            rows.append(knn_row(vs, products, split, labels, title_vec))
+            show(rows[-1])
+        sections = [("Within-shop results (Table II shape)",
+                     f"Seeded stratified 64/16/20 split (seed {seed}) of {len(products)} products; test = {len(split.test)}. "
+                     "Percentages; hP/hR/hF1 over ancestor sets, per-level macro and weighted F1, valid paths under masking.",
+                     rows, levels)]
+        trained = [r for r in rows if "model" in r.extra]
+        best = max(trained, key=lambda r: r.metrics["hF1"])
+        text_row = next((r for r in trained if r.name.startswith("text + lexical")), None)
+        if text_row is not None and best is not text_row:
+            targets = [float(x) for x in cascade_targets.split(",") if x.strip()]
+            casc = cascade_rows(text_row.extra["model"], best.extra["model"], products, split, labels, targets)
+            sections.append(("Two-stage cascade", f"Stage 1 = {text_row.name}; stage 2 = {best.name}. Thresholds chosen "
+                             "on the validation split for a target escalation share; times per 1,000 products.", casc, levels))
+        if cross:
+            xrows = []
+            for pair in cross.split(","):
+                a, b = pair.split(":")
+                xrows += cross_platform(products, a.strip(), b.strip(), labels, seed, epochs=epochs, **training)
+                for r in xrows[-3:]:
+                    show(r)
+            sections.append(("Cross-platform results (Table III shape)",
+                             "Trained on every product of one platform (its own validation split for early stopping), "
+                             "tested on every product of the other. label_coverage = share of test products whose "
+                             "category the training platform has at all.", xrows, levels))
+        out.mkdir(parents=True, exist_ok=True)
+        figs = [("Per-level macro-F1 per configuration", plot_level_f1(trained, levels, out / "level_f1.png"))]
+        worst = min(range(1, levels + 1), key=lambda k: best.metrics.get(f"l{k}_macro_f1", 1.0))
+        test_paths = [paths[i] for i in split.test]
+        pred = predict(best.extra["model"], inputs_from_stored(products).take(split.test))
+        figs.append((f"Confusion matrix at level {worst} ({best.name})",
+                     plot_confusion(test_paths, pred.paths, worst, out / "confusion.png")))
+        md, page = write_report(out, "hiercat evaluation", sections, figs,
+                                notes=[f"Store preset: {(meta.get('preset') or {}).get('name')}; vectors: "
+                                       f"{', '.join((meta.get('preset') or {}).get('vectors', {}))}."])
+        console.print(f"report: [bold]{md}[/] and {page}")
+    finally:
+        vs.close()
+
+
+def _leave_one_shop_out(vs, out: Path, platforms: str | None, epochs: int, seed: int, training: dict) -> None:
+    """`hiercat evaluate --leave-one-shop-out`: the table per left-out shop, its mapping proposal, the report."""
+    from ..evaluate import Row, leave_one_shop_out
+    from ..experiment import load_training_data
+    from ..report import write_report
+
+    products = load_training_data(vs)
+    plats = [p.strip() for p in platforms.split(",")] if platforms else None
+    levels = max(int(d) for d in products.payload["depth"])
+    console.print(f"{len(products)} products of {products.payload['platform'].nunique()} platforms, {levels} levels")
+
+    def show(row: Row) -> None:
+        console.print(f"  {row.name:48s} hF1 {100 * row.metrics['hF1']:.2f}  exact {100 * row.metrics['exact']:.2f}"
+                      + (f"  mapping right for {100 * row.extra['mapping_item_accuracy']:.1f} % of items"
+                         if "mapping_item_accuracy" in row.extra else "") + f"  ({row.fit_seconds:.0f} s)")
+
+    from ..experiment import category_names
+
+    try:
+        names = category_names(vs.get_meta())
+        shops = leave_one_shop_out(products, seed=seed, platforms=plats, epochs=epochs, on_row=show,
+                                   category_names=names, **training)
+    except ValueError as exc:
+        fail(str(exc))
+    out.mkdir(parents=True, exist_ok=True)
+    for shop in shops:
+        shop.proposal.to_csv(out / f"proposed-mapping-{shop.platform}.csv", index=False)
+    rows = [r for shop in shops for r in shop.rows]
+    md, page = write_report(out, "hiercat: leave one shop out", [(
+        "Leave one shop out", "Each shop scored by a model trained on every other shop (hiercat train's defaults), "
+        "labels from the target taxonomy. 'per product': each product alone; 'breadcrumb pooling': with the shop's "
+        "own categories as evidence (classify --native-category); '+ zero-shot': with the taxonomy's category names "
+        "for unsure products (as classify runs). Percentages; the extra columns are fractions: mapping_item_accuracy, "
+        "the share of the shop's products whose native category got its true target from propose-mapping; "
+        "mapping_auto_precision, the share of the categories marked auto that are right; mapping_auto_share, the "
+        "share of categories marked auto; label_coverage, the share of the shop's products whose category the "
+        "training shops have at all; zero_shot_share, the share placed by a category name.", rows, levels)],
+        notes=[f"Store: {len(products)} products; proposed mappings: proposed-mapping-<platform>.csv."])
+    console.print(f"report: [bold]{md}[/] and {page}")

@@ -1,0 +1,196 @@
+"""`hiercat ingest`, `search` and `info`: filling the store and looking into it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from .app import (
+    DEFAULT_STORE,
+    GOOGLE_TAXONOMY,
+    CollectionOpt,
+    StoreOpt,
+    UrlOpt,
+    app,
+    console,
+    default_model_dir,
+    fail,
+    open_store_from_cli,
+    parse_columns,
+    progress_bar,
+)
+
+
+@app.command()
+def ingest(
+    catalogs: list[Path] = typer.Argument(..., help="Catalog files (CSV, Parquet, JSONL) or folders holding products.csv."),
+    platform: str | None = typer.Option(None, help="Platform (shop) name for all rows [default: the platform column, else the folder name]."),
+    mapping: Path | None = typer.Option(None, help="CSV native_category -> gpt_category mapping onto the target taxonomy."),
+    taxonomy: Path = typer.Option(GOOGLE_TAXONOMY, help="Target taxonomy (Google taxonomy .txt or hiercat .json) that mapping targets must exist in."),
+    preset: str = typer.Option("minilm", help="Encoder preset: minilm (offline default), clip, paper, simclr."),
+    column: list[str] = typer.Option([], "--column", help="Rename a column: FILE_COLUMN=hiercat_column (repeatable)."),
+    sep: str = typer.Option(" > ", help="Separator of category path levels."),
+    rejects: Path | None = typer.Option(None, help="Where to write rejected rows [default: STORE/rejects-<file>.csv]."),
+    batch_size: int = typer.Option(256, help="Products embedded and upserted per batch."),
+    unsure: str = typer.Option("reject", help="Products whose category a proposed mapping (hiercat propose-mapping) marks review or mixed: reject them with that reason, or classify each one by itself with --model."),
+    model: Path | None = typer.Option(None, help="With --unsure classify: the model folder (default: STORE/models/classifier)."),
+    store: Path | None = StoreOpt,
+    qdrant_url: str | None = UrlOpt,
+    collection: str = CollectionOpt,
+) -> None:
+    """Validate catalogs, map categories, embed title/brand/image and upsert into Qdrant (idempotent, resumable)."""
+    from ..catalog import CatalogError, CatalogOptions, write_rejects
+    from ..encoders import ModelLoadError, load_preset
+    from ..ingest import StoreMismatchError
+    from ..ingest import ingest as run_ingest
+    from ..mapping import CategoryMapping, MappingError
+    from ..taxonomy import Taxonomy
+
+    try:
+        mapping_table = None
+        if mapping is not None:
+            mapping_table = CategoryMapping.load(mapping, Taxonomy.load(taxonomy), sep=" > ")
+            mapping_table.target_name = taxonomy.name
+        enc = load_preset(preset)
+    except (MappingError, ModelLoadError, ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+    if unsure not in ("reject", "classify"):
+        fail(f"--unsure must be reject or classify, got {unsure!r}")
+    files = [c / "products.csv" if c.is_dir() else c for c in catalogs]
+    vs = open_store_from_cli(store, qdrant_url, collection)
+    classifier = None
+    if unsure == "classify":
+        from ..classify import Classifier
+
+        try:
+            classifier = Classifier.load(vs, model or default_model_dir(store, qdrant_url))
+        except FileNotFoundError as exc:
+            vs.close()
+            fail(f"--unsure classify needs a model; {exc} or pass --model")
+    summary = Table(title="ingest summary")
+    for col in ("catalog", "rows", "ingested", "skipped (unchanged)", "rejected", "time", "products/s"):
+        summary.add_column(col, justify="right" if col != "catalog" else "left")
+    status = 0
+    try:
+        for file in files:
+            options = CatalogOptions(columns=parse_columns(column), sep=sep, platform=platform, mapping=mapping_table,
+                                     unsure=unsure)
+            with progress_bar() as bar:
+                task = bar.add_task(f"ingest {file.name}", total=None)
+                try:
+                    report = run_ingest(file, vs, enc, options, batch_size=batch_size,
+                                        on_progress=lambda d, t, task=task: bar.update(task, completed=d, total=t),
+                                        classifier=classifier)
+                except (CatalogError, StoreMismatchError) as exc:
+                    console.print(f"[bold red]error:[/] {exc}")
+                    status = 1
+                    continue
+            if report.rejected:
+                target = rejects or (Path(store or DEFAULT_STORE) if not qdrant_url else Path(".")) / f"rejects-{file.parent.name}-{file.stem}.csv"
+                write_rejects(report.rejects, target)
+                reasons = report.rejects["reason"].str.replace(r"[:(].*$", "", regex=True).str.strip().value_counts()
+                console.print(f"[yellow]{report.rejected} rejected rows[/] written to {target}: "
+                              + ", ".join(f"{r} {n}" for r, n in reasons.items()))
+            summary.add_row(f"{file.parent.name}/{file.name}", str(report.rows), str(report.ingested), str(report.skipped), str(report.rejected),
+                            f"{report.seconds:.1f} s", f"{report.per_second:.0f}")
+    finally:
+        vs.close()
+    console.print(summary)
+    raise typer.Exit(status)
+
+
+@app.command()
+def search(
+    query: str | None = typer.Argument(None, help="Free-text query, e.g. 'red running shoes'."),
+    like: str | None = typer.Option(None, "--like", help="Find products similar to this product id."),
+    platform: str | None = typer.Option(None, help="Only products of this platform (and, with --like, the platform of the product)."),
+    vector: str | None = typer.Option(None, help="Named vector to search [default: the title vector]."),
+    k: int = typer.Option(10, "-k", help="Number of neighbours."),
+    store: Path | None = StoreOpt,
+    qdrant_url: str | None = UrlOpt,
+    collection: str = CollectionOpt,
+) -> None:
+    """Nearest stored products of a text query or of a stored product, with their categories."""
+    from ..encoders import preset_from_meta
+
+    if not query and not like:
+        fail("give a QUERY or --like PRODUCT_ID")
+    vs = open_store_from_cli(store, qdrant_url, collection)
+    try:
+        meta = vs.get_meta()
+        if not meta.get("preset"):
+            fail("the store is empty: run `hiercat ingest` first")
+        names = list(meta["preset"]["vectors"])
+        title_vec = next((n for n in names if n.endswith("_title")), names[0])
+        name = vector or title_vec
+        if name not in names and name not in meta["preset"].get("sparse", []):
+            fail(f"no vector {name!r}; the store has {', '.join(names)}")
+        flt = {"platform": platform} if platform else None
+        if like:
+            found = list(vs.scroll({"product_id": like, **(flt or {})}, with_vectors=[name]))
+            if not found:
+                fail(f"no product with id {like!r}" + (f" on platform {platform!r}" if platform else ""))
+            qvec = found[0].vectors.get(name) if name in found[0].vectors else found[0].sparse.get(name)
+            if qvec is None:
+                fail(f"product {like!r} has no {name} vector (no image?)")
+            hits = [h for h in vs.search(name, qvec, k=k + 1, filter=flt) if h.id != found[0].id][:k]
+            console.print(f"products like [bold]{found[0].payload['title']}[/] ({found[0].payload['path']}) by {name}")
+        else:
+            preset = preset_from_meta(meta)
+            if name.endswith("_image"):
+                fail("a text query searches a text vector; use --vector with a *_title or *_brand vector")
+            qvec = preset.encode_text([query])[0] if not name.startswith("lex_") else preset.lexical.encode([query])[0]
+            hits = vs.search(name, qvec, k=k, filter=flt)
+        table = Table(title=f"nearest by {name}")
+        for col in ("#", "score", "product_id", "platform", "title", "category"):
+            table.add_column(col)
+        for i, h in enumerate(hits, 1):
+            table.add_row(str(i), f"{h.score:.3f}", h.payload.get("product_id", ""), h.payload.get("platform", ""),
+                          h.payload.get("title", ""), h.payload.get("path", ""))
+        console.print(table)
+    finally:
+        vs.close()
+
+
+@app.command()
+def info(
+    store: Path | None = StoreOpt,
+    qdrant_url: str | None = UrlOpt,
+    collection: str = CollectionOpt,
+    top: int = typer.Option(15, help="Show this many categories per level."),
+) -> None:
+    """Collection size, vectors, per-platform and per-level counts."""
+    vs = open_store_from_cli(store, qdrant_url, collection)
+    try:
+        meta = vs.get_meta()
+        n = vs.count()
+        console.print(f"[bold]{n}[/] products; preset [bold]{(meta.get('preset') or {}).get('name', '-')}[/]")
+        vt = Table(title="vectors")
+        vt.add_column("name")
+        vt.add_column("dim", justify="right")
+        for name, dim in vs.dense_vectors().items():
+            vt.add_row(name, str(dim))
+        for name in (meta.get("preset") or {}).get("sparse", []):
+            vt.add_row(name, "sparse")
+        console.print(vt)
+        pt = Table(title="platforms")
+        pt.add_column("platform")
+        pt.add_column("products", justify="right")
+        for value, count in sorted(vs.facet("platform").items(), key=lambda kv: -kv[1]):
+            pt.add_row(value, str(count))
+        console.print(pt)
+        depth = len({p.count(" > ") for p in (meta.get("taxonomy") or {}).get("paths", [])})
+        for level in range(1, depth + 1):
+            counts = vs.facet(f"level_{level}")
+            if not counts:
+                continue
+            lt = Table(title=f"level {level}: {len(counts)} categories")
+            lt.add_column("category")
+            lt.add_column("products", justify="right")
+            for value, count in sorted(counts.items(), key=lambda kv: -kv[1])[:top]:
+                lt.add_row(value, str(count))
+            console.print(lt)
+    finally:
+        vs.close()

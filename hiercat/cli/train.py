@@ -1,0 +1,139 @@
+"""`hiercat train` and `train-image-encoder`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .app import (
+    CollectionOpt,
+    StoreOpt,
+    UrlOpt,
+    app,
+    check_decode,
+    console,
+    default_model_dir,
+    fail,
+    members,
+    open_store_from_cli,
+    print_metrics,
+)
+
+
+@app.command()
+def train(
+    fusion: str = typer.Option("early", help="Fusion of the modalities: early, late, attention."),
+    modalities: str = typer.Option("shops", help="Modalities: shops (product words + description pooled, title n-grams, image: the default for new shops), all, text, lexical, image, text+lexical, or vector names joined by commas."),
+    platforms: str | None = typer.Option(None, help="Train on these platforms only (comma-separated)."),
+    labels: str = typer.Option("path", help="Label field: path (target taxonomy) or native_category (the shop's own tree)."),
+    epochs: int = typer.Option(60, help="At most this many epochs (early stopping, patience 5)."),
+    seed: int = typer.Option(0, help="Seed of the 64/16/20 split and of training."),
+    out: Path | None = typer.Option(None, help="Model folder [default: STORE/models/classifier]."),
+    cascade_stage: bool = typer.Option(False, "--text-stage", help="Also train the cheap text-only first stage of the cascade (STORE/models/text)."),
+    target_escalation: float = typer.Option(0.2, help="With --text-stage: share of items the text stage escalates (threshold chosen on validation data)."),
+    token_dropout: str | None = typer.Option(
+        None, help="Share of a title's lexical n-grams dropped while training [model default 0.4; 0.1 favours rare "
+                   "classes]. Several, comma-separated (e.g. 0.1,0.4), train one model each and average them."),
+    refit: bool = typer.Option(False, help="After early stopping, retrain on train + validation for the epochs found "
+                                           "(the test split stays unseen)."),
+    decode: str = typer.Option("path", help="Decoding for the test metrics and, by default, for classify: path "
+                                            "(best whole valid path) or greedy (level by level)."),
+    store: Path | None = StoreOpt,
+    qdrant_url: str | None = UrlOpt,
+    collection: str = CollectionOpt,
+) -> None:
+    """Train the masked hierarchical classifier on the stored vectors and save it (safetensors + JSON sidecar)."""
+    from ..experiment import train_on_store
+
+    ensemble = members(token_dropout)
+    check_decode(decode)
+    vs = open_store_from_cli(store, qdrant_url, collection)
+    try:
+        plats = [p.strip() for p in platforms.split(",")] if platforms else None
+        target = out or default_model_dir(store, qdrant_url)
+        try:
+            result = train_on_store(vs, target, fusion=fusion, modalities=modalities, platforms=plats,
+                                    labels=labels, seed=seed, epochs=epochs, members=ensemble, refit=refit,
+                                    decode=decode)
+        except (KeyError, ValueError) as exc:
+            fail(str(exc).strip("'\""))
+        what = f"{len(ensemble)}-model ensemble, " if ensemble and len(ensemble) > 1 else ""
+        console.print(f"saved [bold]{target}[/] ({what}{fusion} fusion, best epoch "
+                      f"{', '.join(map(str, result.best_epochs))}{', refit on train + validation' if refit else ''}, "
+                      f"{result.fit_seconds:.0f} s)")
+        print_metrics(result.metrics, "held-out test split (20 %)")
+        if cascade_stage:
+            _train_text_stage(vs, target.parent / "text", plats, labels, seed, epochs, target_escalation)
+    finally:
+        vs.close()
+
+
+def _train_text_stage(vs, target: Path, plats, labels: str, seed: int, epochs: int, share: float) -> None:
+    import json
+
+    import numpy as np
+
+    from ..cascade import choose_threshold
+    from ..experiment import Split, label_paths, load_training_data, train_on_store
+    from ..model import inputs_from_stored, predict
+    from ..model.io import read_sidecar
+
+    result = train_on_store(vs, target, fusion="late", modalities="text+lexical", platforms=plats, labels=labels,
+                            seed=seed, epochs=epochs, record_split=False)
+    products = load_training_data(vs, plats)
+    paths = label_paths(products, labels)
+    split = Split.make(paths, seed)
+    val = predict(result.model, inputs_from_stored(products).take(split.val))
+    ok = np.array([p == paths[i] for p, i in zip(val.paths, split.val)])
+    thr = choose_threshold(val.path_conf, ok, target_escalation=share)
+    sidecar = read_sidecar(target)
+    sidecar["cascade_threshold"] = thr
+    sidecar["decode"] = "greedy"  # the decoding `thr` was chosen with; the cascade's stage 1 keeps it
+    (target / "model.json").write_text(json.dumps(sidecar, indent=1), encoding="utf-8")
+    console.print(f"text stage saved to [bold]{target}[/]; cascade threshold {thr:.3f} escalates ~{share:.0%}")
+
+
+@app.command("train-image-encoder")
+def train_image_encoder(
+    images: list[Path] = typer.Argument(None, help="Image files or folders of images (or use --category)."),
+    out: Path = typer.Option(Path("simclr_resnet18.safetensors"), help="Weights file (safetensors)."),
+    epochs: int = typer.Option(10, help="Epochs over the images."),
+    strength: str = typer.Option("middle", help="Augmentation strength: low, middle, high."),
+    batch_size: int = typer.Option(256, help="Batch size (NT-Xent uses the batch as negatives)."),
+    input_size: int = typer.Option(64, help="Square input size in pixels."),
+    seed: int = typer.Option(0, help="Random seed."),
+    category: str | None = typer.Option(None, help="Train on the images of the stored products under this category."),
+    platform: str | None = typer.Option(None, help="With --category: only this platform's products."),
+    init: Path | None = typer.Option(None, help="Start from these weights (fine-tune), e.g. the shipped encoder."),
+    workers: int = typer.Option(0, help="DataLoader processes for the augmentations (use several on a GPU)."),
+    max_minutes: float | None = typer.Option(
+        None, help="Stop after this much training time and save (a safety stop: the LR schedule follows --epochs)."),
+    store: Path | None = StoreOpt,
+    qdrant_url: str | None = UrlOpt,
+    collection: str = CollectionOpt,
+) -> None:
+    """Train the self-supervised SimCLR image encoder (ResNet-18, NT-Xent) on a catalog's own images."""
+    from ..encoders.simclr import default_weights_path, train_image_encoder_cli
+
+    if category:
+        from ..recluster.select import select_category
+
+        vs = open_store_from_cli(store, qdrant_url, collection)
+        try:
+            sel = select_category(vs, category, vectors=[], platform=platform)
+        except ValueError as exc:
+            fail(str(exc))
+        finally:
+            vs.close()
+        images = [Path(p) for p in sel.column("image") if p]
+        if not images:
+            fail(f"no stored product under {category!r} has an image path")
+        console.print(f"{len(images)} images of {len(sel)} products under {' > '.join(sel.category)}")
+        if init is None:
+            init = default_weights_path()  # a category's few thousand images refine the catalog encoder
+    if not images:
+        fail("give image files or folders, or --category with a store")
+    train_image_encoder_cli(images, out=out, epochs=epochs, strength=strength, batch_size=batch_size,
+                            input_size=input_size, seed=seed, init_weights=init, num_workers=workers,
+                            max_seconds=60 * max_minutes if max_minutes else None)
