@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -16,15 +18,57 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from typer.core import TyperOption
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]},
                   help="Put the products of many shops into one taxonomy from title, brand and image.")
 console = Console()
+
+
+def default(text: str) -> str:
+    """A hand-written `[default: …]` for a help text, escaped so rich markup does not read it as a tag and drop it."""
+    return f"\\[default: {text}]"
+
+
+_display_type = TyperOption.display_type_rich
+
+
+def _flag_has_no_type(self: TyperOption, ctx: click.Context) -> str | None:
+    # typer labels every option with its type, so `--explain <bool>` reads as if the flag took a value.
+    return None if self.is_flag else _display_type(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_has_no_type  # type: ignore[method-assign]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"hiercat {package_version()}")
+        raise typer.Exit()
+
+
+def package_version() -> str:
+    """The installed hiercat version (the source tree's pyproject when run from a checkout that is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hiercat")
+    except PackageNotFoundError:
+        text = (Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8")
+        found = re.search(r'^version\s*=\s*"([^"]+)"', text, re.M)
+        return found.group(1) if found else "unknown"
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Put the products of many shops into one taxonomy from title, brand and image."""
+
 
 DEFAULT_STORE = "hiercat-store"
 GOOGLE_TAXONOMY = Path(__file__).parent.parent / "assets" / "google-product-taxonomy-2021-09-21.txt"
 
-StoreOpt = typer.Option(None, "--store", help="Folder of the embedded Qdrant store [default: ./hiercat-store].")
+StoreOpt = typer.Option(None, "--store", help=f"Folder of the embedded Qdrant store {default('./hiercat-store')}.")
 UrlOpt = typer.Option(None, "--qdrant-url", help="Qdrant server URL (or env QDRANT_URL); API key from env QDRANT_API_KEY.")
 CollectionOpt = typer.Option("products", "--collection", help="Collection name on a Qdrant server.")
 

@@ -13,6 +13,7 @@ from .app import (
     app,
     check_decode,
     console,
+    default,
     default_model_dir,
     fail,
     open_store_from_cli,
@@ -20,18 +21,20 @@ from .app import (
     print_metrics,
 )
 
+MODEL_DECODE = "the model's, set by `train --decode`"
+
 
 @app.command()
 def classify(
     input: Path = typer.Argument(..., help="Catalog of products to classify (CSV, Parquet, JSONL; category optional)."),
     output: Path = typer.Option(Path("predictions.csv"), "-o", "--output", help="Predictions CSV."),
-    model: Path | None = typer.Option(None, help="Model folder [default: STORE/models/classifier]."),
+    model: Path | None = typer.Option(None, help=f"Model folder {default('STORE/models/classifier')}."),
     cascade: bool = typer.Option(False, "--cascade", help="Text-only first stage (STORE/models/text); escalate unsure items to the multimodal model."),
-    threshold: float | None = typer.Option(None, help="Cascade threshold [default: the one chosen on validation data at training]."),
+    threshold: float | None = typer.Option(None, help=f"Cascade threshold {default('the one chosen on validation data at training')}."),
     explain: bool = typer.Option(False, "--explain", help="Attach the k nearest stored products to every prediction."),
     knn_threshold: float = typer.Option(0.5, help="Below this model confidence the kNN vote decides if it is more confident."),
     k: int = typer.Option(10, "-k", help="Neighbours for the kNN vote and explanations."),
-    decode: str | None = typer.Option(None, help="greedy or path (best whole valid path) [default: the model's, set by `train --decode`]; a cascade's text stage keeps the decoding its threshold was chosen with."),
+    decode: str | None = typer.Option(None, help=f"greedy or path (best whole valid path) {default(MODEL_DECODE)}; a cascade's text stage keeps the decoding its threshold was chosen with."),
     mapping: Path | None = typer.Option(None, help="Map a category column to the target taxonomy to score the predictions."),
     column: list[str] = typer.Option([], "--column", help="Rename a column: FILE_COLUMN=hiercat_column (repeatable)."),
     platform: str | None = typer.Option(None, help="Platform name for all rows."),

@@ -12,6 +12,7 @@ from .app import (
     UrlOpt,
     app,
     console,
+    default,
     fail,
     open_store_from_cli,
 )
@@ -25,10 +26,10 @@ def recluster(
         "shared", help="Which vectors to cluster: shared (image-title CCA subspace), fused (image + words), "
                        "image, words, terms, title, brand."),
     reference: str | None = typer.Option(None, help="Payload column to measure purity against, e.g. native_category."),
-    out: Path | None = typer.Option(None, help="Report folder [default: ./recluster-<category>]."),
+    out: Path | None = typer.Option(None, help=f"Report folder {default('./recluster-<category>')}."),
     apply: Path | None = typer.Option(None, "--apply", help="Adopt an (edited) proposal.json instead of clustering."),
     platform: str | None = typer.Option(None, help="Only this platform's products."),
-    n_clusters: str | None = typer.Option(None, "--n-clusters", help="Clusters per level, e.g. 8,3 [default: auto]."),
+    n_clusters: str | None = typer.Option(None, "--n-clusters", help=f"Clusters per level, e.g. 8,3 {default('auto')}."),
     levels: int = typer.Option(2, help="Levels of the cascade."),
     image_filter: bool = typer.Option(True, "--image-filter/--no-image-filter", help="Set aside visually inconsistent shots first."),
     seed: int = typer.Option(0, help="Random seed (UMAP, k-means)."),

@@ -13,6 +13,7 @@ from .app import (
     app,
     check_decode,
     console,
+    default,
     default_model_dir,
     fail,
     members,
@@ -29,12 +30,12 @@ def train(
     labels: str = typer.Option("path", help="Label field: path (target taxonomy) or native_category (the shop's own tree)."),
     epochs: int = typer.Option(60, help="At most this many epochs (early stopping, patience 5)."),
     seed: int = typer.Option(0, help="Seed of the 64/16/20 split and of training."),
-    out: Path | None = typer.Option(None, help="Model folder [default: STORE/models/classifier]."),
+    out: Path | None = typer.Option(None, help=f"Model folder {default('STORE/models/classifier')}."),
     cascade_stage: bool = typer.Option(False, "--text-stage", help="Also train the cheap text-only first stage of the cascade (STORE/models/text)."),
     target_escalation: float = typer.Option(0.2, help="With --text-stage: share of items the text stage escalates (threshold chosen on validation data)."),
     token_dropout: str | None = typer.Option(
-        None, help="Share of a title's lexical n-grams dropped while training [model default 0.4; 0.1 favours rare "
-                   "classes]. Several, comma-separated (e.g. 0.1,0.4), train one model each and average them."),
+        None, help="Share of a title's lexical n-grams dropped while training (0.4 when not given; 0.1 favours "
+                   "rare classes). Several, comma-separated (e.g. 0.1,0.4), train one model each and average them."),
     refit: bool = typer.Option(False, help="After early stopping, retrain on train + validation for the epochs found "
                                            "(the test split stays unseen)."),
     decode: str = typer.Option("path", help="Decoding for the test metrics and, by default, for classify: path "
