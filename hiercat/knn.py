@@ -72,10 +72,10 @@ def knn_classify(
     k: int = 10,
     filter: Filter | None = None,
 ) -> list[KnnVote]:
-    """Search the store for each query vector and vote over the neighbours' paths."""
+    """Search the store for all query vectors in one batched query and vote over each one's neighbours' paths."""
     out = []
-    for q in queries:
-        hits = store.search(vector_name, q, k=k, filter=filter)
+    # One batch query instead of one search per product: a round trip each on a server, a planned pass on Edge.
+    for hits in store.search_batch(vector_name, list(queries), k=k, filter=filter):
         neighbours = [Neighbour.from_hit(h) for h in hits]
         path, conf = vote(neighbours)
         out.append(KnnVote(path=path, confidence=conf, neighbours=neighbours))

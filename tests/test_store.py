@@ -176,6 +176,39 @@ def test_sparse_search(filled) -> None:
         store.search("text", points[0].sparse["bm25"])
 
 
+@pytest.mark.parametrize("kind", ["edge", "server", "memory"])
+def test_search_batch_equals_one_search_per_query(kind: str, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from hiercat.recluster.memstore import MemoryStore
+    from hiercat.store import edge, server
+
+    # A chunk of 3 makes 11 queries cross chunk boundaries, as a large classify run does.
+    monkeypatch.setattr(edge, "SEARCH_BATCH_CHUNK", 3)
+    monkeypatch.setattr(server, "SEARCH_BATCH_CHUNK", 3)
+    store = {"edge": lambda: EdgeStore(tmp_path / "edge"), "server": lambda: ServerStore(location=":memory:"),
+             "memory": MemoryStore}[kind]()
+    points = make_points()
+    store.ensure_schema(DENSE, SPARSE, indexed_keywords=KEYWORDS)
+    store.upsert(points)
+    try:
+        for name, queries, flt in [("text", [p.vectors["text"] for p in points[:11]], None),
+                                   ("image", [p.vectors["image"] for p in points[5:16]], {"platform": "hm"}),
+                                   ("bm25", [p.sparse["bm25"] for p in points[:11]], None)]:
+            batched = store.search_batch(name, queries, k=4, filter=flt)
+            single = [store.search(name, q, k=4, filter=flt) for q in queries]
+            assert len(batched) == len(queries)
+            assert [[h.id for h in hits] for hits in batched] == [[h.id for h in hits] for hits in single]
+            assert [[round(h.score, 5) for h in hits] for hits in batched] == \
+                   [[round(h.score, 5) for h in hits] for hits in single]
+            assert batched[0][0].payload == single[0][0].payload
+        assert store.search_batch("text", [], k=4) == []
+        if kind != "memory":
+            with pytest.raises(SchemaError, match="no dense vector"):
+                store.search_batch("nope", [points[0].vectors["text"]])
+    finally:
+        store.close()
+
+
 def test_facet_counts(filled) -> None:
     store, points = filled
     levels = Counter(x for p in points for x in set(p.payload["levels"]))

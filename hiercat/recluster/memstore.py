@@ -106,6 +106,11 @@ class MemoryStore:
         scored.sort(key=lambda h: -h.score)
         return scored[:k]
 
+    def search_batch(self, vector_name: str, queries: Sequence[np.ndarray | SparseVector], k: int = 10,
+                     filter: Filter | None = None, exact: bool = False) -> list[list[Hit]]:
+        """`search` for each query, in order (brute force either way)."""
+        return [self.search(vector_name, q, k=k, filter=filter, exact=exact) for q in queries]
+
     def count(self, filter: Filter | None = None) -> int:
         """Number of matching points."""
         return sum(1 for p in self.points.values() if matches(p.payload, filter))

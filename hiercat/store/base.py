@@ -81,6 +81,10 @@ class VectorStore(Protocol):
                filter: Filter | None = None, exact: bool = False) -> list[Hit]:
         """k nearest points by one named (dense or sparse) vector; exact=True bypasses the index."""
 
+    def search_batch(self, vector_name: str, queries: Sequence[np.ndarray | SparseVector], k: int = 10,
+                     filter: Filter | None = None, exact: bool = False) -> list[list[Hit]]:
+        """`search` for many queries in one engine call (Qdrant's batch query): one hit list per query, in order."""
+
     def count(self, filter: Filter | None = None) -> int:
         """Number of points matching the filter."""
 

@@ -19,6 +19,7 @@ LOCK_FILE = "hiercat.lock"
 # Written by qdrant_edge itself (documented): the only place the shard's vector config can be read.
 EDGE_CONFIG_FILE = "edge_config.json"
 UPSERT_CHUNK = 1024
+SEARCH_BATCH_CHUNK = 256
 
 
 def _edge_filter(filter: Filter | None) -> qe.Filter | None:
@@ -244,16 +245,33 @@ class EdgeStore:
                filter: Filter | None = None, exact: bool = False) -> list[Hit]:
         """k nearest points by one named vector; exact=True scans instead of using HNSW."""
         shard = self._opened()
+        res = shard.query(self._query_request(vector_name, query, k, _edge_filter(filter), exact))
+        return [Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res]
+
+    def search_batch(self, vector_name: str, queries: Sequence[np.ndarray | SparseVector], k: int = 10,
+                     filter: Filter | None = None, exact: bool = False) -> list[list[Hit]]:
+        """`search` for many queries at once (one planned Qdrant query batch): one hit list per query, in order."""
+        shard = self._opened()
+        flt = _edge_filter(filter)
+        out: list[list[Hit]] = []
+        # Chunked so one huge classify run does not build a single request holding every query.
+        for lo in range(0, len(queries), SEARCH_BATCH_CHUNK):
+            reqs = [self._query_request(vector_name, q, k, flt, exact) for q in queries[lo:lo + SEARCH_BATCH_CHUNK]]
+            for res in shard.query_batch(qe.QueryBatchRequest(reqs)):
+                out.append([Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res])
+        return out
+
+    def _query_request(self, vector_name: str, query: np.ndarray | SparseVector, k: int, flt: qe.Filter | None,
+                       exact: bool) -> qe.QueryRequest:
         if isinstance(query, SparseVector):
             self._check_vector(vector_name, sparse=True)
             q: Any = qe.SparseVector(*c.sparse_lists(query, vector_name))
         else:
             self._check_vector(vector_name, sparse=False)
             q = c.dense_list(query, vector_name)
-        res = shard.query(qe.QueryRequest(
-            limit=k, query=qe.Query.Nearest(q, using=vector_name), filter=_edge_filter(filter),
-            params=qe.SearchParams(exact=exact, hnsw_ef=None if exact else self.hnsw_ef), with_payload=True))
-        return [Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res]
+        return qe.QueryRequest(
+            limit=k, query=qe.Query.Nearest(q, using=vector_name), filter=flt,
+            params=qe.SearchParams(exact=exact, hnsw_ef=None if exact else self.hnsw_ef), with_payload=True)
 
     def count(self, filter: Filter | None = None) -> int:
         """Exact number of points matching the filter."""

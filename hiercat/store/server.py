@@ -15,6 +15,8 @@ from .errors import SchemaError, StoreClosedError, StoreError
 
 META_POINT_ID = 1
 UPSERT_CHUNK = 512
+# Queries per batch request: a few hundred keep one HTTP body small while amortising the round trip.
+SEARCH_BATCH_CHUNK = 256
 SERVER_TIMEOUT_S = 60
 
 
@@ -266,19 +268,38 @@ class ServerStore:
         """k nearest points by one named vector; exact=True scans instead of using HNSW."""
         if not self._has_collection():
             raise SchemaError(f"collection {self.collection!r} does not exist: call ensure_schema() first")
+        res = self.client.query_points(
+            self.collection, query=self._query_vector(vector_name, query), using=vector_name, limit=k,
+            query_filter=_filter(filter), search_params=self._search_params(exact), with_payload=True)
+        return [Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res.points]
+
+    def search_batch(self, vector_name: str, queries: Sequence[np.ndarray | SparseVector], k: int = 10,
+                     filter: Filter | None = None, exact: bool = False) -> list[list[Hit]]:
+        """`search` for many queries in one round trip per chunk (Qdrant's batch query): one hit list per query."""
+        if not self._has_collection():
+            raise SchemaError(f"collection {self.collection!r} does not exist: call ensure_schema() first")
+        flt, params = _filter(filter), self._search_params(exact)
+        out: list[list[Hit]] = []
+        for lo in range(0, len(queries), SEARCH_BATCH_CHUNK):
+            reqs = [models.QueryRequest(query=self._query_vector(vector_name, q), using=vector_name, limit=k,
+                                        filter=flt, params=params, with_payload=True)
+                    for q in queries[lo:lo + SEARCH_BATCH_CHUNK]]
+            for res in self.client.query_batch_points(self.collection, reqs):
+                out.append([Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {}))
+                            for p in res.points])
+        return out
+
+    def _query_vector(self, vector_name: str, query: np.ndarray | SparseVector) -> Any:
         if isinstance(query, SparseVector):
             self._check_vector(vector_name, sparse=True)
             idx, val = c.sparse_lists(query, vector_name)
-            q: Any = models.SparseVector(indices=idx, values=val)
-        else:
-            self._check_vector(vector_name, sparse=False)
-            q = c.dense_list(query, vector_name)
+            return models.SparseVector(indices=idx, values=val)
+        self._check_vector(vector_name, sparse=False)
+        return c.dense_list(query, vector_name)
+
+    def _search_params(self, exact: bool) -> models.SearchParams | None:
         # Local mode is always exact and warns about search params it ignores.
-        params = None if self.local else models.SearchParams(exact=exact, hnsw_ef=None if exact else self.hnsw_ef)
-        res = self.client.query_points(
-            self.collection, query=q, using=vector_name, limit=k, query_filter=_filter(filter),
-            search_params=params, with_payload=True)
-        return [Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res.points]
+        return None if self.local else models.SearchParams(exact=exact, hnsw_ef=None if exact else self.hnsw_ef)
 
     def count(self, filter: Filter | None = None) -> int:
         """Exact number of points matching the filter."""
