@@ -1,0 +1,93 @@
+"""recluster.apply: a proposal rewrites payloads and the taxonomy; later products go to the nearest cluster."""
+
+from __future__ import annotations
+
+from hiercat.recluster import (
+    Proposal,
+    apply_proposal,
+    assign_to_nearest,
+)
+from hiercat.store.base import PointData, point_id
+from hiercat.taxonomy import Taxonomy
+
+from .conftest import SHOES, TinyText, _edited
+
+
+def test_apply_rewrites_payloads_and_taxonomy(built, fresh) -> None:
+    _, report, _ = built
+    data, by = _edited(built)
+    others = {p.id: p.payload["path"] for p in fresh.scroll() if p.payload["level_2"] != SHOES}
+    result = apply_proposal(fresh, data, text_encoder=TinyText())
+    meta = fresh.get_meta()
+    tax = Taxonomy.from_dict(meta["taxonomy"])
+    children = {p[-1] for p in tax.children(("Apparel & Accessories", "Shoes"))}
+    assert "Everyday" in children and by["3"]["name"] in children
+    assert by["2"]["name"] not in children and by["4"]["name"] not in children  # merged and dropped
+    rec = meta["recategorizations"][-1]
+    assert rec["category"] == SHOES and rec["added_paths"] == result.added_paths
+    # A rename: every member of cluster 1 now sits under Shoes > Everyday (or one of its sub-clusters).
+    members = fresh.retrieve(by["1"]["point_ids"])
+    assert members and all(p.payload["path"].startswith(SHOES + " > Everyday") for p in members)
+    p = members[0].payload
+    assert p["levels"] == p["path"].split(" > ") and p["depth"] == len(p["levels"])
+    assert p["level_3"] == SHOES + " > Everyday"
+    # A merge: cluster 2's members are in cluster 3's category.
+    target = SHOES + " > " + by["3"]["name"]
+    assert all(q.payload["path"].startswith(target) for q in fresh.retrieve(by["2"]["point_ids"]))
+    # A drop: cluster 4's members stay at Shoes, so Shoes stays a valid label.
+    dropped = fresh.retrieve(by["4"]["point_ids"])
+    assert dropped and all(q.payload["path"] == SHOES and q.payload["depth"] == 2 for q in dropped)
+    assert ("Apparel & Accessories", "Shoes") in tax.terminal
+    # Products set aside by the image filter went to the nearest sub-category, or joined the dropped
+    # products where those are nearer (the user kept such products at Shoes).
+    aside = fresh.retrieve(data["set_aside"]["point_ids"])
+    joined = [q for q in aside if q.payload["path"] == SHOES]
+    assert result.assigned == len(aside) - len(joined)
+    assert all(q.payload["depth"] >= 3 for q in aside if q not in joined)
+    assert result.kept_at_category == len(dropped) + len(joined) == fresh.count({"path": SHOES})
+    assert assign_to_nearest(fresh, "Shoes", text_encoder=TinyText()) == {}  # drops are respected later too
+    # The rest of the store is untouched.
+    assert len(others) == 40
+    assert {p.id: p.payload["path"] for p in fresh.scroll() if p.payload["level_2"] != SHOES} == others
+
+
+def test_apply_without_edits_leaves_no_product_at_the_category(built, fresh) -> None:
+    _, report, root = built
+    result = apply_proposal(fresh, root / "out" / "proposal.json", text_encoder=TinyText())
+    assert result.updated == report.n_clustered and result.assigned == report.n_set_aside
+    assert fresh.count({"path": SHOES}) == 0
+    tax = Taxonomy.from_dict(fresh.get_meta()["taxonomy"])
+    assert ("Apparel & Accessories", "Shoes") not in tax.terminal  # the model must now go down a level
+    assert len(tax.children(("Apparel & Accessories", "Shoes"))) == 4
+    leaves = {c.id for c in report.clusters if not any(d.parent == c.id for d in report.clusters)}
+    assert sum(result.path_counts.values()) == 300 and len(result.path_counts) == len(leaves)
+
+
+def test_reapplying_replaces_the_earlier_sub_categories(built, fresh) -> None:
+    _, report, root = built
+    first = apply_proposal(fresh, root / "out" / "proposal.json", text_encoder=TinyText())
+    old = {p for p in first.added_paths}
+    data, by = _edited(built)
+    second = apply_proposal(fresh, data, text_encoder=TinyText())
+    tax = Taxonomy.from_dict(fresh.get_meta()["taxonomy"])
+    now = {" > ".join(p) for p in tax.paths if len(p) > 2 and p[:2] == ("Apparel & Accessories", "Shoes")}
+    used = {p.payload[f"level_{k}"] for p in fresh.scroll({"level_2": SHOES}) for k in range(3, p.payload["depth"] + 1)}
+    assert now == used  # no sub-category without products is left in the tree
+    assert SHOES + " > " + by["1"]["proposed_name"] in set(second.removed_paths) & old  # the renamed one went
+    assert len(fresh.get_meta()["recategorizations"]) == 2
+
+
+def test_products_ingested_later_go_to_the_nearest_cluster(built, fresh) -> None:
+    _, report, root = built
+    apply_proposal(fresh, root / "out" / "proposal.json", text_encoder=TinyText())
+    [donor] = fresh.retrieve([report.ids[0]], with_vectors=True)
+    late = PointData(id=point_id("myntra", "late-1"), vectors=donor.vectors,
+                     payload={**donor.payload, "product_id": "late-1", "path": SHOES, "levels": SHOES.split(" > "),
+                              "depth": 2, "level_3": None, "level_4": None})
+    fresh.upsert([late])
+    placed = assign_to_nearest(fresh, "Shoes", text_encoder=TinyText())
+    assert list(placed) == [late.id]
+    [got] = fresh.retrieve([late.id])
+    leaves = {SHOES + " > " + " > ".join(p) for p in Proposal.load(root / "out" / "proposal.json").member_paths().values()}
+    assert got.payload["path"] in leaves and got.payload["depth"] >= 3
+    assert got.payload["level_3"] == " > ".join(got.payload["levels"][:3])
