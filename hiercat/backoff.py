@@ -1,0 +1,144 @@
+"""Confidence back-off: stop at the deepest level the classifier is sure of, and what that trades.
+
+A prediction's per-level confidences are conditional (level k's is the probability of its node given
+the node above, as greedy and path decoding both report them), so the confidence that a prefix of
+length k is right is their product up to k, which never grows with depth. Backing off to the deepest
+prefix whose cumulative confidence is at least C therefore keeps a valid ancestor of the predicted
+path ("Clothing > Dresses" instead of a guessed leaf), and raising C trades coverage for precision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .metrics import hierarchical_prf
+
+Path = tuple[str, ...]
+
+
+def cumulative_confidence(level_conf: Sequence[float], depth: int) -> np.ndarray:
+    """Confidence of each prefix length 1..depth: the running product of the conditional level confidences."""
+    conf = np.clip(np.asarray(level_conf, dtype=np.float64)[:depth], 0.0, 1.0)
+    return np.cumprod(conf) if len(conf) else np.zeros(0)
+
+
+@dataclass(frozen=True)
+class BackedOff:
+    """A path cut back to what the classifier is sure of."""
+
+    path: Path  # the deepest prefix whose cumulative confidence is >= min_confidence (() if none is)
+    confidence: float  # its cumulative confidence (1.0 for the empty path: nothing is claimed)
+    stopped_early: bool  # the path is shorter than the prediction
+
+
+def back_off(path: Sequence[str], level_conf: Sequence[float], min_confidence: float | None) -> BackedOff:
+    """The deepest prefix of `path` whose cumulative confidence is at least `min_confidence`.
+
+    `level_conf[k]` is level k+1's conditional confidence; entries beyond the path are ignored. None or 0
+    keeps the whole path. Every result is a prefix of `path`, so it stays a node of the taxonomy.
+    """
+    path = tuple(path)
+    cum = cumulative_confidence(level_conf, len(path))
+    if len(cum) < len(path):
+        raise ValueError(f"{len(path)}-level path with only {len(cum)} level confidences")
+    if not min_confidence:
+        return BackedOff(path, float(cum[-1]) if len(cum) else 1.0, False)
+    # Cumulative confidence never rises with depth, so the kept levels are the leading run at or above C.
+    keep = int(np.sum(cum >= min_confidence - 1e-12))
+    return BackedOff(path[:keep], float(cum[keep - 1]) if keep else 1.0, keep < len(path))
+
+
+def back_off_all(paths: Sequence[Sequence[str]], level_conf: np.ndarray,
+                 min_confidence: float | None) -> list[BackedOff]:
+    """`back_off` of every row: paths [N] with their level confidences [N, L]."""
+    return [back_off(p, c, min_confidence) for p, c in zip(paths, np.asarray(level_conf))]
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """What one threshold gives on labelled data: coverage, precision and recall of the backed-off paths."""
+
+    min_confidence: float
+    coverage: float  # share of products given their whole predicted path (none stopped early)
+    node_coverage: float  # share of the predicted paths' levels kept
+    answered: float  # share given at least the first level
+    hP: float
+    hR: float
+    hF1: float
+
+    def to_dict(self) -> dict[str, float]:
+        """Plain dict (for tables and JSON)."""
+        return asdict(self)
+
+
+DEFAULT_THRESHOLDS = tuple(np.round(np.concatenate([[0.0], np.arange(0.05, 0.9, 0.05), np.arange(0.9, 1.0, 0.01),
+                                                    [0.995, 0.999]]), 4))
+
+
+def curve_point(true_paths: Sequence[Sequence[str]], pred_paths: Sequence[Sequence[str]], level_conf: np.ndarray,
+                min_confidence: float) -> CurvePoint:
+    """Coverage, hP, hR and hF1 of the predictions backed off at one threshold."""
+    cut = back_off_all(pred_paths, level_conf, min_confidence)
+    n = max(len(cut), 1)
+    full = sum(len(p) for p in pred_paths)
+    prf = hierarchical_prf([tuple(t) for t in true_paths], [c.path for c in cut])
+    return CurvePoint(float(min_confidence), sum(not c.stopped_early for c in cut) / n,
+                      sum(len(c.path) for c in cut) / full if full else 0.0,
+                      sum(bool(c.path) for c in cut) / n, prf["hP"], prf["hR"], prf["hF1"])
+
+
+def coverage_curve(true_paths: Sequence[Sequence[str]], pred_paths: Sequence[Sequence[str]], level_conf: np.ndarray,
+                   thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> list[CurvePoint]:
+    """The coverage / precision curve: one point per threshold, lowest threshold (most coverage) first."""
+    return [curve_point(true_paths, pred_paths, level_conf, float(t)) for t in sorted(thresholds)]
+
+
+def choose_min_confidence(true_paths: Sequence[Sequence[str]], pred_paths: Sequence[Sequence[str]],
+                          level_conf: np.ndarray, target_precision: float) -> float | None:
+    """The lowest threshold whose hP on these (validation) predictions reaches `target_precision`.
+
+    The lowest such threshold keeps the most coverage. The candidates are every prefix confidence
+    that occurs, so the answer is exact for this data; None when even answering only the surest
+    levels never reaches the target.
+    """
+    cums = [cumulative_confidence(c, len(p)) for p, c in zip(pred_paths, np.asarray(level_conf))]
+    candidates = np.unique(np.concatenate([c for c in cums if len(c)] + [np.zeros(1)]))
+    # hP is not monotone in the threshold in general, so every candidate is checked (a few thousand at most).
+    if len(candidates) > 2000:
+        candidates = np.unique(np.quantile(candidates, np.linspace(0, 1, 2001)))
+    for c in candidates:
+        if curve_point(true_paths, pred_paths, level_conf, float(c)).hP >= target_precision:
+            return float(c)
+    return None
+
+
+def plot_curve(points: Sequence[CurvePoint], file, marks: Sequence[float] = ()):
+    """hP against coverage (products given their whole path), one marker per threshold in `marks`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([100 * p.coverage for p in points], [100 * p.hP for p in points], "-o", ms=3, label="hP")
+    ax.plot([100 * p.coverage for p in points], [100 * p.hR for p in points], "--", label="hR")
+    for m in marks:
+        p = min(points, key=lambda q: abs(q.min_confidence - m))
+        ax.annotate(f"C={m:.2f}", (100 * p.coverage, 100 * p.hP), textcoords="offset points", xytext=(-40, -15),
+                    arrowprops={"arrowstyle": "->"}, fontsize=8)
+    ax.set_xlabel("coverage: products given their whole predicted path (%)")
+    ax.set_ylabel("%")
+    ax.set_title("confidence back-off: precision against coverage")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(file, dpi=110)
+    plt.close(fig)
+    return file
+
+
+__all__ = ["BackedOff", "CurvePoint", "DEFAULT_THRESHOLDS", "back_off", "back_off_all", "choose_min_confidence",
+           "coverage_curve", "cumulative_confidence", "curve_point", "plot_curve"]
