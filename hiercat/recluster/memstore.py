@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from ..store._common import conditions
 from ..store.base import Filter, Hit, PointData, SparseVector
+from ..store.errors import SchemaError, StoreClosedError
 
 
 def matches(payload: Mapping[str, Any], filter: Filter | None) -> bool:
@@ -24,6 +26,12 @@ def matches(payload: Mapping[str, Any], filter: Filter | None) -> bool:
     return True
 
 
+def _unit(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32).copy()
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm > 0 else v
+
+
 class MemoryStore:
     """Everything in process memory, brute-force search; same contract as the Qdrant stores."""
 
@@ -32,6 +40,7 @@ class MemoryStore:
         self.meta: dict[str, Any] = {}
         self.dense: dict[str, int] = {}
         self.sparse_names: list[str] = []
+        self.closed = False
 
     def __enter__(self) -> MemoryStore:
         return self
@@ -41,21 +50,50 @@ class MemoryStore:
 
     def ensure_schema(self, dense: Mapping[str, int], sparse: Sequence[str] = (),
                       indexed_keywords: Sequence[str] = ()) -> None:
-        """Record the named vectors (keyword indexes need nothing in memory)."""
+        """Record the named vectors (keyword indexes need nothing in memory), refusing a changed one as Qdrant does."""
+        self._check()
+        if not self.dense and not self.sparse_names and not dense and not sparse:
+            raise SchemaError("ensure_schema needs at least one dense or sparse vector to create a store")
+        for name, dim in dense.items():
+            if name in self.sparse_names:
+                raise SchemaError(f"vector {name!r} exists in memory as a sparse vector, asked for dense")
+            if name in self.dense and self.dense[name] != int(dim):
+                raise SchemaError(f"vector {name!r} in memory is {self.dense[name]}-d, asked for {int(dim)}-d")
+        for name in sparse:
+            if name in self.dense:
+                raise SchemaError(f"vector {name!r} exists in memory as a dense vector, asked for sparse")
         self.dense.update({k: int(v) for k, v in dense.items()})
         self.sparse_names = sorted(set(self.sparse_names) | set(sparse))
 
     def upsert(self, points: Sequence[PointData]) -> None:
-        """Insert or overwrite points (copied, so callers may reuse their buffers)."""
+        """Insert or overwrite points (copied, so callers may reuse their buffers); dense vectors stored unit-length
+        as Qdrant's cosine distance stores them."""
+        self._check()
+        if not self.dense and not self.sparse_names:
+            raise SchemaError("the in-memory store has no vectors yet: call ensure_schema() first")
         for p in points:
-            for name, v in p.vectors.items():
-                self.dense.setdefault(name, int(np.asarray(v).shape[-1]))
+            for name in p.vectors:
+                self._known(name, sparse=False)
+            for name in p.sparse:
+                self._known(name, sparse=True)
             self.points[p.id] = PointData(
                 id=p.id,
-                vectors={k: np.asarray(v, dtype=np.float32).copy() for k, v in p.vectors.items()},
+                vectors={k: _unit(v) for k, v in p.vectors.items()},
                 sparse=dict(p.sparse),
                 payload=copy.deepcopy(dict(p.payload)),
             )
+
+    def _check(self, filter: Filter | None = None) -> None:
+        """Refuse use after close() and filters the Qdrant stores refuse (booleans, mixed types)."""
+        if self.closed:
+            raise StoreClosedError(f"{self!r} was closed")
+        conditions(filter)
+
+    def _known(self, name: str, sparse: bool) -> None:
+        names = self.sparse_names if sparse else self.dense
+        if name not in names:
+            kind = "sparse" if sparse else "dense"
+            raise SchemaError(f"no {kind} vector {name!r} in the in-memory store; it has {sorted(names)}")
 
     def _view(self, p: PointData, with_vectors: bool | Sequence[str]) -> PointData:
         if with_vectors is True:
@@ -73,11 +111,13 @@ class MemoryStore:
 
     def retrieve(self, ids: Sequence[str], with_vectors: bool | Sequence[str] = False) -> list[PointData]:
         """Points by id (missing ids are left out)."""
+        self._check()
         return [self._view(self.points[i], with_vectors) for i in ids if i in self.points]
 
     def scroll(self, filter: Filter | None = None, with_vectors: bool | Sequence[str] = False,
                batch_size: int = 1024) -> Iterator[PointData]:
         """Every matching point, in insertion order."""
+        self._check(filter)
         for p in list(self.points.values()):
             if matches(p.payload, filter):
                 yield self._view(p, with_vectors)
@@ -85,6 +125,8 @@ class MemoryStore:
     def search(self, vector_name: str, query: np.ndarray | SparseVector, k: int = 10,
                filter: Filter | None = None, exact: bool = False) -> list[Hit]:
         """k nearest by cosine (dense) or dot product (sparse), brute force."""
+        self._check(filter)
+        self._known(vector_name, sparse=isinstance(query, SparseVector))
         scored = []
         for p in self.points.values():
             if not matches(p.payload, filter):
@@ -109,14 +151,17 @@ class MemoryStore:
     def search_batch(self, vector_name: str, queries: Sequence[np.ndarray | SparseVector], k: int = 10,
                      filter: Filter | None = None, exact: bool = False) -> list[list[Hit]]:
         """`search` for each query, in order (brute force either way)."""
+        self._check(filter)
         return [self.search(vector_name, q, k=k, filter=filter, exact=exact) for q in queries]
 
     def count(self, filter: Filter | None = None) -> int:
         """Number of matching points."""
+        self._check(filter)
         return sum(1 for p in self.points.values() if matches(p.payload, filter))
 
     def facet(self, key: str, filter: Filter | None = None, limit: int = 1000) -> dict[str, int]:
         """Counts of a payload key's values (each element of a list value counts)."""
+        self._check(filter)
         counts: dict[str, int] = {}
         for p in self.points.values():
             if not matches(p.payload, filter):
@@ -129,22 +174,29 @@ class MemoryStore:
         return dict(top)
 
     def set_payload(self, ids: Sequence[str], payload: Mapping[str, Any]) -> None:
-        """Merge payload keys into the given points (unknown ids are ignored, as Qdrant does)."""
+        """Merge payload keys into the given points; unknown ids are refused before any change, as both stores do."""
+        self._check()
+        missing = [i for i in ids if i not in self.points]
+        if missing:
+            raise KeyError(f"set_payload: {len(missing)} point(s) not in the store, e.g. {missing[:3]}")
         for i in ids:
-            if i in self.points:
-                self.points[i].payload.update(copy.deepcopy(dict(payload)))
+            self.points[i].payload.update(copy.deepcopy(dict(payload)))
 
     def get_meta(self) -> dict[str, Any]:
         """A copy of the store metadata."""
+        self._check()
         return copy.deepcopy(self.meta)
 
     def set_meta(self, meta: Mapping[str, Any]) -> None:
         """Replace the store metadata."""
+        self._check()
         self.meta = copy.deepcopy(dict(meta))
 
     def dense_vectors(self) -> dict[str, int]:
         """Names and dimensions of the dense vectors."""
+        self._check()
         return dict(self.dense)
 
     def close(self) -> None:
-        """Nothing to flush."""
+        """Nothing to flush; later use raises StoreClosedError, as on the Qdrant stores."""
+        self.closed = True

@@ -24,7 +24,7 @@ def _unit_rows(x: np.ndarray) -> None:
     np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def images() -> list[Image.Image]:
     """Eight real Myntra product photos (60x80) from the demo sample."""
     df = pd.read_csv(DEMO / "myntra" / "products.csv", dtype=str, keep_default_na=False)
@@ -32,14 +32,14 @@ def images() -> list[Image.Image]:
     return [Image.open(p).convert("RGB") for p in paths]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def minilm():
     from hiercat.encoders.minilm import MiniLMEncoder
 
     return MiniLMEncoder()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A tiny open_clip architecture (config JSON) and a random checkpoint of it saved as safetensors."""
     from safetensors.torch import save_file
@@ -55,7 +55,7 @@ def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return config, ckpt
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny_paper(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Tiny RoBERTa (own BPE tokenizer) and ViT (+ image processor) folders written by save_pretrained."""
     from tokenizers import ByteLevelBPETokenizer

@@ -1,11 +1,12 @@
-"""The store layer: EdgeStore and ServerStore (qdrant-client local mode) must behave the same."""
+"""The store contract: every VectorStore implementation behaves the same.
+
+Run on the embedded Qdrant Edge store, on the server store against qdrant-client's in-process
+mode (ServerStore(location=":memory:"), the client hiercat builds for a server, minus the network),
+and on recluster's in-memory store, which stands in for them in tests and benchmarks.
+"""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,60 +14,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hiercat.store import (
-    EdgeStore,
-    PointData,
-    SchemaError,
-    ServerStore,
-    SparseVector,
-    StoreClosedError,
-    StoreLockedError,
-    open_store,
-    point_id,
-)
+from hiercat.recluster.memstore import MemoryStore
+from hiercat.store import EdgeStore, SchemaError, ServerStore, StoreClosedError, point_id
 
-DENSE = {"text": 8, "image": 4}
-SPARSE = ["bm25"]
-KEYWORDS = ["platform", "levels", "level_1"]
-N = 40
-BRANCHES = [("Apparel", "Shoes"), ("Apparel", "Clothing", "Shirts"), ("Bags",), ("Apparel", "Clothing", "Dresses")]
+from .conftest import DENSE, KEYWORDS, SPARSE, N, make_points, unit
+
+KINDS = ["edge", "server", "memory"]
 
 
-def make_points(n: int = N, seed: int = 0) -> list[PointData]:
-    """Points with every payload shape the ingest writes: unicode, lists, numbers, empty strings."""
-    rng = np.random.default_rng(seed)
-    points = []
-    for i in range(n):
-        levels = list(BRANCHES[i % len(BRANCHES)])
-        payload = {
-            "product_id": str(i),
-            "platform": "myntra" if i % 3 else "hm",
-            "title": f"Tröja № {i} — 夏 ✓" if i % 5 else "",
-            "levels": levels,
-            "level_1": levels[0],
-            "price": float(i) + 0.5,
-            "year": 2000 + i,
-            "tags": [],
-            "nested": {"a": [1, 2], "b": ""},
-        }
-        idx = np.unique(rng.integers(0, 1000, size=5)).astype(np.uint32)
-        points.append(PointData(
-            id=point_id(payload["platform"], payload["product_id"]),
-            vectors={name: rng.standard_normal(d).astype(np.float32) for name, d in DENSE.items()},
-            sparse={"bm25": SparseVector(idx, rng.random(idx.size).astype(np.float32) + 0.1)},
-            payload=payload,
-        ))
-    return points
+def open_kind(kind: str, folder: Path):
+    """An empty store of one kind."""
+    if kind == "edge":
+        return EdgeStore(folder / "edge")
+    if kind == "server":
+        return ServerStore(location=":memory:")
+    return MemoryStore()
 
 
-def unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v)
-
-
-@pytest.fixture(params=["edge", "server"])
+@pytest.fixture(params=KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator:
     """An empty store of each kind, closed afterwards."""
-    s = EdgeStore(tmp_path / "edge") if request.param == "edge" else ServerStore(location=":memory:")
+    s = open_kind(request.param, tmp_path)
     yield s
     s.close()
 
@@ -176,37 +144,26 @@ def test_sparse_search(filled) -> None:
         store.search("text", points[0].sparse["bm25"])
 
 
-@pytest.mark.parametrize("kind", ["edge", "server", "memory"])
-def test_search_batch_equals_one_search_per_query(kind: str, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from hiercat.recluster.memstore import MemoryStore
+def test_search_batch_equals_one_search_per_query(filled, monkeypatch: pytest.MonkeyPatch) -> None:
     from hiercat.store import edge, server
 
+    store, points = filled
     # A chunk of 3 makes 11 queries cross chunk boundaries, as a large classify run does.
     monkeypatch.setattr(edge, "SEARCH_BATCH_CHUNK", 3)
     monkeypatch.setattr(server, "SEARCH_BATCH_CHUNK", 3)
-    store = {"edge": lambda: EdgeStore(tmp_path / "edge"), "server": lambda: ServerStore(location=":memory:"),
-             "memory": MemoryStore}[kind]()
-    points = make_points()
-    store.ensure_schema(DENSE, SPARSE, indexed_keywords=KEYWORDS)
-    store.upsert(points)
-    try:
-        for name, queries, flt in [("text", [p.vectors["text"] for p in points[:11]], None),
-                                   ("image", [p.vectors["image"] for p in points[5:16]], {"platform": "hm"}),
-                                   ("bm25", [p.sparse["bm25"] for p in points[:11]], None)]:
-            batched = store.search_batch(name, queries, k=4, filter=flt)
-            single = [store.search(name, q, k=4, filter=flt) for q in queries]
-            assert len(batched) == len(queries)
-            assert [[h.id for h in hits] for hits in batched] == [[h.id for h in hits] for hits in single]
-            assert [[round(h.score, 5) for h in hits] for hits in batched] == \
-                   [[round(h.score, 5) for h in hits] for hits in single]
-            assert batched[0][0].payload == single[0][0].payload
-        assert store.search_batch("text", [], k=4) == []
-        if kind != "memory":
-            with pytest.raises(SchemaError, match="no dense vector"):
-                store.search_batch("nope", [points[0].vectors["text"]])
-    finally:
-        store.close()
+    for name, queries, flt in [("text", [p.vectors["text"] for p in points[:11]], None),
+                               ("image", [p.vectors["image"] for p in points[5:16]], {"platform": "hm"}),
+                               ("bm25", [p.sparse["bm25"] for p in points[:11]], None)]:
+        batched = store.search_batch(name, queries, k=4, filter=flt)
+        single = [store.search(name, q, k=4, filter=flt) for q in queries]
+        assert len(batched) == len(queries)
+        assert [[h.id for h in hits] for hits in batched] == [[h.id for h in hits] for hits in single]
+        assert [[round(h.score, 5) for h in hits] for hits in batched] == \
+               [[round(h.score, 5) for h in hits] for hits in single]
+        assert batched[0][0].payload == single[0][0].payload
+    assert store.search_batch("text", [], k=4) == []
+    with pytest.raises(SchemaError, match="no dense vector"):
+        store.search_batch("nope", [points[0].vectors["text"]])
 
 
 def test_facet_counts(filled) -> None:
@@ -243,69 +200,73 @@ def test_meta_round_trip(store) -> None:
     assert store.get_meta() == {"only": True}
 
 
-def test_edge_reopen_keeps_points_meta_and_indexes(tmp_path: Path) -> None:
+def test_upserting_the_same_points_twice_changes_nothing(filled) -> None:
+    store, points = filled
+    before = {p.id: p for p in store.scroll(with_vectors=True)}
+    store.upsert(make_points())
+    after = {p.id: p for p in store.scroll(with_vectors=True)}
+    assert store.count() == N and sorted(after) == sorted(before)
+    for i, p in after.items():
+        assert p.payload == before[i].payload
+        np.testing.assert_allclose(p.vectors["text"], before[i].vectors["text"], atol=1e-6)
+    assert store.facet("platform") == dict(Counter(p.payload["platform"] for p in points))
+
+
+def test_dense_vectors_name_every_dense_vector_and_no_sparse_one(store) -> None:
+    store.ensure_schema({"a": 3}, ["s"])
+    assert store.dense_vectors() == {"a": 3}
+    store.ensure_schema({"b": 5})
+    assert store.dense_vectors() == {"a": 3, "b": 5}
+    with pytest.raises(SchemaError, match="'s'.*sparse"):
+        store.ensure_schema({"s": 3})
+
+
+def test_a_closed_store_refuses_use(store) -> None:
+    store.ensure_schema(DENSE, SPARSE)
+    store.upsert(make_points(2))
+    store.close()
+    for use in (store.count, store.get_meta, lambda: list(store.scroll()), lambda: store.upsert(make_points(1)),
+                lambda: store.search("text", np.ones(8, np.float32))):
+        with pytest.raises(StoreClosedError, match="closed"):
+            use()
+    store.close()  # closing twice is harmless
+
+
+@pytest.mark.parametrize("kind", ["edge", "server-path"])
+def test_a_reopened_store_holds_what_was_written(kind: str, tmp_path: Path) -> None:
+    # The in-memory kinds (ServerStore(":memory:"), MemoryStore) end with their process by design.
+    def opened():
+        return EdgeStore(tmp_path / "e") if kind == "edge" else ServerStore(path=str(tmp_path / "q"))
+
     points = make_points()
-    with EdgeStore(tmp_path / "s") as store:
-        store.ensure_schema(DENSE, SPARSE, indexed_keywords=KEYWORDS)
-        store.upsert(points)
-        store.set_meta({"preset": "x"})
-    with pytest.raises(StoreClosedError):
-        store.count()
-    with EdgeStore(tmp_path / "s", hnsw_ef=128) as store:
-        assert store.count() == N and store.get_meta() == {"preset": "x"}
-        assert store.dense_vectors() == DENSE
-        assert store.search("text", points[7].vectors["text"], k=1)[0].id == points[7].id
-        assert store.facet("platform") == dict(Counter(p.payload["platform"] for p in points))
+    with opened() as s:
+        s.ensure_schema(DENSE, SPARSE, indexed_keywords=KEYWORDS)
+        s.upsert(points)
+        s.set_payload([points[3].id], {"path": "Bags"})
+        s.set_meta({"preset": {"name": "x"}})
+    with opened() as s:
+        assert s.count() == N and s.dense_vectors() == DENSE and s.get_meta() == {"preset": {"name": "x"}}
+        assert s.retrieve([points[3].id])[0].payload["path"] == "Bags"
+        assert s.search("bm25", points[9].sparse["bm25"], k=1)[0].id == points[9].id
+        assert s.count({"platform": "hm"}) == sum(p.payload["platform"] == "hm" for p in points)
 
 
-def test_edge_second_open_is_refused_clearly(tmp_path: Path) -> None:
-    first = EdgeStore(tmp_path / "s")
-    first.ensure_schema(DENSE)
-    with pytest.raises(StoreLockedError, match="already open"):
-        EdgeStore(tmp_path / "s")
-    first.close()
-    EdgeStore(tmp_path / "s").close()  # free again once closed
+def test_a_vector_outside_the_schema_is_refused_by_name(store) -> None:
+    store.ensure_schema(DENSE, SPARSE)
+    [p] = make_points(1)
+    p.vectors["zz"] = np.ones(3, np.float32)
+    # The engines raise their own exception types here (Edge: Exception, qdrant-client: ValueError);
+    # what all stores share is the refusal and the vector's name in the message.
+    with pytest.raises(Exception, match="zz"):
+        store.upsert([p])
+    assert store.count() == 0
 
 
-def test_edge_upserts_survive_a_killed_process(tmp_path: Path) -> None:
-    folder = tmp_path / "s"
-    script = textwrap.dedent(f"""
-        import os, signal, sys
-        sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
-        from tests.test_store import make_points, DENSE, SPARSE
-        from hiercat.store import EdgeStore
-        store = EdgeStore({str(folder)!r})
-        store.ensure_schema(DENSE, SPARSE)
-        store.upsert(make_points())
-        os.kill(os.getpid(), signal.SIGKILL)
-    """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == -9, proc.stderr
-    with EdgeStore(folder) as store:
-        assert store.count() == N
-
-
-# qdrant-client warns that there is no server to check versions against, and of an api key over http.
-@pytest.mark.filterwarnings("ignore::UserWarning")
-def test_open_store_picks_the_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("QDRANT_URL", raising=False)
-    with open_store(tmp_path / "e") as s:
-        assert isinstance(s, EdgeStore)
-    monkeypatch.setenv("QDRANT_URL", "http://localhost:6333")
-    monkeypatch.setenv("QDRANT_API_KEY", "secret")
-    before = set(threading.enumerate())
-    s = open_store(tmp_path / "e")  # the client connects lazily, so no server is needed here
-    # qdrant-client checks the server version in a thread: let it warn inside this test, not the next.
-    for t in set(threading.enumerate()) - before:
-        t.join(timeout=30)
-    assert isinstance(s, ServerStore) and s.collection == "products" and not s.local
-    s.close()
-
-
-def test_server_local_path_keeps_meta(tmp_path: Path) -> None:
-    with ServerStore(path=str(tmp_path / "q"), collection="c") as s:
-        s.ensure_schema(DENSE, SPARSE)
-        s.upsert(make_points(4))
-        s.set_meta({"k": "v"})
-    with ServerStore(path=str(tmp_path / "q"), collection="c") as s:
-        assert s.get_meta() == {"k": "v"} and s.count() == 4
+def test_a_zero_vector_stays_zero(store) -> None:
+    # Ingest writes a zero row for a missing field (no image, no brand): cosine must not turn it into NaN.
+    store.ensure_schema(DENSE, SPARSE)
+    [p] = make_points(1)
+    p.vectors["image"] = np.zeros(4, np.float32)
+    store.upsert([p])
+    [got] = store.retrieve([p.id], with_vectors=["image"])
+    np.testing.assert_array_equal(got.vectors["image"], np.zeros(4, np.float32))
