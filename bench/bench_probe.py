@@ -1,6 +1,6 @@
 """Does an image encoder know product categories? Linear-probe and kNN accuracy on frozen features.
 
-    python -m hiercat.encoders.probe [--weights FILE] [--n 3000] [--level 2] [--splits 5]
+    python bench/bench_probe.py [--weights FILE] [--n 3000] [--level 2] [--splits 5]
 
 compares the SimCLR weights (backbone and projection outputs) with a random-init ResNet-18 on
 Myntra's native categories cut at `level` (" > " separated).
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +19,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .base import ImageEncoder
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hiercat.encoders.base import ImageEncoder  # noqa: E402
 
 
 def linear_probe_accuracy(x: np.ndarray, y: Sequence[str], seed: int = 0, test_size: float = 0.3) -> float:
@@ -70,7 +74,7 @@ def main() -> None:
     """Print linear-probe and kNN accuracy for trained vs random-init SimCLR ResNet-18 features."""
     import torch
 
-    from .simclr import SimCLRImageEncoder, SimCLRNet, default_weights_path, load_weights, save_weights
+    from hiercat.encoders.simclr import SimCLRImageEncoder, SimCLRNet, default_weights_path, load_weights, save_weights
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", default=str(default_weights_path()))
