@@ -117,10 +117,6 @@ class Taxonomy:
             if [x.lower() for x in p] == low or (len(want) == 1 and p[-1].lower() == low[0])
         )
 
-    def level_classes(self, level: int) -> list[str]:
-        """Class names at 1-based `level`: STOP first, then the full paths of its nodes."""
-        return [STOP] + [join_path(p) for p in self._index()["levels"][level - 1]]
-
     def encode(self, path: Sequence[str] | str) -> list[int]:
         """Per-level class indices of a label path (0 = STOP beyond its depth)."""
         parts = split_path(path) if isinstance(path, str) else tuple(path)
@@ -217,3 +213,7 @@ class Taxonomy:
             cache = {"children": children, "levels": levels, "class_index": class_index}
             self.__dict__["_cache"] = cache
         return cache
+
+
+GOOGLE_TAXONOMY = Path(__file__).parent / "assets" / "google-product-taxonomy-2021-09-21.txt"
+"""The Google Product Taxonomy shipped with hiercat: the default target taxonomy."""

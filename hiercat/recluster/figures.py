@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageOps
 
 
 def montage(image_paths: Sequence[str], out: str | Path, tile: tuple[int, int] = (60, 80), cols: int = 8,
@@ -33,16 +33,6 @@ def montage(image_paths: Sequence[str], out: str | Path, tile: tuple[int, int] =
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out, optimize=True)
-    return out
-
-
-def placeholder(out: str | Path, text: str, size: tuple[int, int] = (240, 60)) -> Path:
-    """A small grey PNG with a message, where a montage has no readable image."""
-    im = Image.new("RGB", size, (235, 235, 235))
-    ImageDraw.Draw(im).text((8, size[1] // 2 - 6), text, fill=(90, 90, 90))
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    im.save(out)
     return out
 
 
