@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from .catalog import CatalogOptions, ValidatedCatalog, read_table, validate
+from .pipeline import BackgroundWriter, prefetch, set_torch_threads
 from .store.base import PointData, VectorStore, content_hash, point_id
 from .taxonomy import Taxonomy, join_path, split_path
 
@@ -123,6 +126,88 @@ def _label_by_model(classifier: Any, payloads: list[dict[str, Any]], dense: dict
         payload["label_confidence"] = round(float(conf), 4)
 
 
+@dataclass
+class PreparedBatch:
+    """One batch ready for the encoders: what to embed (id, payload, decoded image), what was skipped or rejected."""
+
+    batch: pd.DataFrame
+    todo: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    images: list[Image.Image | None] = field(default_factory=list)
+    to_classify: list[int] = field(default_factory=list)
+    skipped: int = 0
+    rejects: pd.DataFrame | None = None
+
+
+def prepare_batch(batch: pd.DataFrame, store: VectorStore, preset: Any, source: str,
+                  store_lock: AbstractContextManager | None = None) -> PreparedBatch:
+    """Payloads and content hashes of a batch, skipping products stored unchanged; images read and decoded.
+
+    Everything here is I/O or GIL-releasing work, so `ingest` runs it on worker threads ahead of the encoder.
+    store_lock: held around the store lookup, so it never runs inside another thread's upsert
+    (qdrant-client's local mode is plain Python objects, not safe across threads).
+    """
+    preset_options = dict(getattr(preset, "options", {}) or {})
+    out = PreparedBatch(batch)
+    ids = [point_id(p, i) for p, i in zip(batch["platform"], batch["product_id"])]
+    with store_lock or nullcontext():
+        found = store.retrieve(ids)
+    stored = {p.id: p.payload.get("content_hash") for p in found}
+    bad = []
+    for (idx, row), pid in zip(batch.iterrows(), ids):
+        payload = product_payload(row)
+        try:
+            digest = _image_digest(row["image_path"])
+        except OSError as exc:
+            bad.append((idx, f"image unreadable: {row['image']} ({exc.strerror or exc})"))
+            continue
+        h = content_hash({**payload, "preset": preset.name, "options": preset_options}, digest)
+        if stored.get(pid) == h:
+            out.skipped += 1
+            continue
+        image = None
+        if row["image_path"]:
+            try:
+                image = _load_image(row["image_path"])
+            except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+                bad.append((idx, f"corrupt image: {row['image']} ({type(exc).__name__}: {exc})"))
+                continue
+        payload["content_hash"] = h
+        payload["has_image"] = image is not None
+        payload["label_source"] = "model" if row["classify"] else "mapping"
+        if row["classify"]:
+            out.to_classify.append(len(out.todo))
+        out.todo.append((pid, payload))
+        out.images.append(image)
+    if bad:
+        rej = batch.loc[[i for i, _ in bad], ["row", "product_id", "platform", "title", "category"]].copy()
+        rej["reason"] = [r for _, r in bad]
+        rej["source"] = source
+        out.rejects = rej
+    return out
+
+
+def embed_batch(prepared: PreparedBatch, preset: Any, classifier: Any = None) -> list[PointData]:
+    """The points of a prepared batch: its products' vectors and payloads (model labels where asked)."""
+    todo = prepared.todo
+    titles = [p["title"] for _, p in todo]
+    brands = [p["brand"] for _, p in todo]
+    descriptions = [p["description"] for _, p in todo]
+    dense, sparse = preset.encode(titles, brands, prepared.images, descriptions)
+    if prepared.to_classify:
+        sel = prepared.to_classify
+        _label_by_model(classifier, [todo[j][1] for j in sel], {k: v[sel] for k, v in dense.items()},
+                        {k: [v[j] for j in sel] for k, v in sparse.items()})
+    return [
+        PointData(
+            id=pid,
+            vectors={name: arr[j] for name, arr in dense.items()},
+            sparse={name: vecs[j] for name, vecs in sparse.items()},
+            payload=payload,
+        )
+        for j, (pid, payload) in enumerate(todo)
+    ]
+
+
 def ingest(
     source: str | Path,
     store: VectorStore,
@@ -131,6 +216,9 @@ def ingest(
     batch_size: int = 256,
     on_progress: Callable[[int, int], None] | None = None,
     classifier: Any = None,
+    workers: int = 2,
+    threads: int | None = None,
+    overlap: bool = True,
 ) -> IngestReport:
     """Ingest one catalog file into the store and return the counts.
 
@@ -138,6 +226,9 @@ def ingest(
     stored are skipped, so re-running after a kill resumes where it stopped and duplicates nothing.
     classifier: a `hiercat.classify.Classifier` labelling the products whose category a proposed
     mapping marks unsure, under `options.unsure == "classify"` (payload `label_source` "model").
+    workers: threads preparing batches ahead of the encoder (image reads and decodes, hashes);
+    threads: torch's thread count (default: every usable core); overlap=False runs each stage in
+    turn, batch after batch (how ingest ran before; benchmarks compare the two).
     """
     start = time.perf_counter()
     if options.unsure == "classify" and classifier is None:
@@ -147,69 +238,36 @@ def ingest(
     report = IngestReport(source=str(source), rows=len(table))
     rejects = [checked.rejects]
     rows = checked.rows
-    preset_options = dict(getattr(preset, "options", {}) or {})
     prepare_store(store, preset, rows["path"].tolist(),
                   options.mapping.target_name if options.mapping is not None else "")
-    done = 0
-    for lo in range(0, len(rows), batch_size):
-        batch = rows.iloc[lo: lo + batch_size]
-        ids = [point_id(p, i) for p, i in zip(batch["platform"], batch["product_id"])]
-        stored = {p.id: p.payload.get("content_hash") for p in store.retrieve(ids)}
-        todo, hashes, images, bad, to_classify = [], [], [], [], []
-        for (idx, row), pid in zip(batch.iterrows(), ids):
-            payload = product_payload(row)
-            try:
-                digest = _image_digest(row["image_path"])
-            except OSError as exc:
-                bad.append((idx, f"image unreadable: {row['image']} ({exc.strerror or exc})"))
-                continue
-            h = content_hash({**payload, "preset": preset.name, "options": preset_options}, digest)
-            if stored.get(pid) == h:
-                report.skipped += 1
-                continue
-            image = None
-            if row["image_path"]:
-                try:
-                    image = _load_image(row["image_path"])
-                except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-                    bad.append((idx, f"corrupt image: {row['image']} ({type(exc).__name__}: {exc})"))
-                    continue
-            payload["content_hash"] = h
-            payload["has_image"] = image is not None
-            payload["label_source"] = "model" if row["classify"] else "mapping"
-            if row["classify"]:
-                to_classify.append(len(todo))
-            todo.append((pid, payload))
-            hashes.append(h)
-            images.append(image)
-        if bad:
-            rej = batch.loc[[i for i, _ in bad], ["row", "product_id", "platform", "title", "category"]].copy()
-            rej["reason"] = [r for _, r in bad]
-            rej["source"] = str(source)
-            rejects.append(rej)
-        if todo:
-            titles = [p["title"] for _, p in todo]
-            brands = [p["brand"] for _, p in todo]
-            descriptions = [p["description"] for _, p in todo]
-            dense, sparse = preset.encode(titles, brands, images, descriptions)
-            if to_classify:
-                _label_by_model(classifier, [todo[j][1] for j in to_classify],
-                                {k: v[to_classify] for k, v in dense.items()},
-                                {k: [v[j] for j in to_classify] for k, v in sparse.items()})
-            points = [
-                PointData(
-                    id=pid,
-                    vectors={name: arr[j] for name, arr in dense.items()},
-                    sparse={name: vecs[j] for name, vecs in sparse.items()},
-                    payload=payload,
-                )
-                for j, (pid, payload) in enumerate(todo)
-            ]
-            store.upsert(points)
-            report.ingested += len(points)
-        done += len(batch)
+    set_torch_threads(threads)
+    batches = [rows.iloc[lo: lo + batch_size] for lo in range(0, len(rows), batch_size)]
+    # overlap: the next batches' stored hashes, image bytes and decoded images are prepared on worker
+    # threads while this one is encoded, and its upsert runs while the next one is (hiercat.pipeline).
+    store_lock = threading.Lock()
+
+    def upsert(job: tuple[list[PointData], int]) -> None:
+        points, done = job
+        if points:
+            with store_lock:
+                store.upsert(points)
+        # Progress counts durable products only: a run killed right after a report resumes after them.
         if on_progress:
             on_progress(done, len(rows))
+
+    prepared_batches = prefetch(batches, lambda b: prepare_batch(b, store, preset, str(source), store_lock),
+                                depth=max(2, workers) if overlap else 0, workers=workers)
+    done = 0
+    with closing(prepared_batches), BackgroundWriter(upsert) as writer:
+        write = writer.submit if overlap else upsert
+        for prepared in prepared_batches:
+            report.skipped += prepared.skipped
+            if prepared.rejects is not None:
+                rejects.append(prepared.rejects)
+            points = embed_batch(prepared, preset, classifier) if prepared.todo else []
+            report.ingested += len(points)
+            done += len(prepared.batch)
+            write((points, done))
     if report.ingested and hasattr(store, "optimize"):
         # Qdrant Edge never builds its HNSW index by itself: without this, search stays brute force.
         store.optimize()
