@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .breadcrumbs import pool_by_breadcrumb
+from .calibration import SourceCalibration
 from .cascade import CascadeResult, cascade_predict
 from .catalog import CatalogError, CatalogOptions, read_table, validate
 from .encoders.base import open_images
@@ -21,7 +22,9 @@ from .model import ClassifierModel, ModalityInputs, Predictions, load_model, pre
 from .model.inputs import CSRArrays
 from .model.predict import predictions_from_scores
 from .store.base import VectorStore
+from .store.schema import read_schema
 from .taxonomy import Taxonomy, join_path, split_path
+from .training_split import TrainingSplit
 from .zero_shot import CategoryNames, text_vector, zero_shot_override
 
 
@@ -32,7 +35,13 @@ def _sidecar_decode(sidecar: dict[str, Any]) -> str:
 
 @dataclass
 class Classifier:
-    """A trained model (optionally with a cheap text-only first stage) bound to the store it was trained on."""
+    """A trained model (optionally with a cheap text-only first stage) bound to the store it was trained on.
+
+    labels: the payload field the model learned (`path` or `native_category`), which the kNN vote
+    reads too; split: the products it was trained on (its kNN neighbour set), None for a model
+    saved before models recorded one; calibration: how often each source is right at a given raw
+    confidence; knn_vector: the stored vector the kNN vote searches.
+    """
 
     model: ClassifierModel
     sidecar: dict[str, Any]
@@ -40,6 +49,10 @@ class Classifier:
     threshold: float | None = None
     text_decode: str = "greedy"  # how the text stage decoded when its threshold was chosen
     names: CategoryNames | None = None  # the taxonomy's category names, for categories the model lacks
+    labels: str = "path"
+    split: TrainingSplit | None = None
+    calibration: SourceCalibration = field(default_factory=SourceCalibration)
+    knn_vector: str | None = None
 
     @classmethod
     def load(cls, store: VectorStore, model_path: str | Path, text_model_path: str | Path | None = None,
@@ -47,8 +60,8 @@ class Classifier:
         """Load model(s), refusing ones whose vectors do not match the store's, or a folder holding no model."""
         if not (Path(model_path) / "model.safetensors").exists():
             raise FileNotFoundError(f"no model at {model_path}: run `hiercat train` first")
-        preset = store.get_meta().get("preset") or {}
-        vectors, sparse = preset.get("vectors"), preset.get("sparse")
+        record = read_schema(store).preset
+        vectors, sparse = (record.dense(), record.sparse_names()) if record else (None, None)
         model, sidecar = load_model(model_path, vectors, sparse)
         text_model, text_decode = None, "greedy"
         if text_model_path is not None:
@@ -56,7 +69,11 @@ class Classifier:
             if threshold is None:
                 threshold = float(text_meta.get("cascade_threshold", 0.9))
             text_decode = _sidecar_decode(text_meta)
-        return cls(model, sidecar, text_model, threshold, text_decode, CategoryNames.load(model_path))
+        titles = record.names(field="title", role="text") if record else []
+        return cls(model, sidecar, text_model, threshold, text_decode, CategoryNames.load(model_path),
+                   labels=str(sidecar.get("labels") or "path"), split=TrainingSplit.load(model_path),
+                   calibration=SourceCalibration.from_dict(sidecar.get("calibration")),
+                   knn_vector=sidecar.get("knn_vector") or (titles[0] if titles else None))
 
     def output_taxonomy(self) -> Taxonomy:
         """Every path this classifier may output: the model's labels, and each category name zero-shot may pick."""
@@ -107,7 +124,8 @@ def embed_rows(rows: pd.DataFrame, preset: Any, batch_size: int = 256,
         for k, v in sparse.items():
             sparse_parts.setdefault(k, []).extend(v)
     inputs = ModalityInputs({k: np.concatenate(v) for k, v in dense_parts.items()},
-                            {k: CSRArrays.from_vectors(v) for k, v in sparse_parts.items()})
+                            {k: CSRArrays.from_vectors(v) for k, v in sparse_parts.items()},
+                            preset.record() if hasattr(preset, "record") else None)
     return inputs, notes
 
 
@@ -160,9 +178,40 @@ def embed_for(rows: pd.DataFrame, preset: Any, classifier: Classifier, batch_siz
                     len(escalate) if has_images else 0, first)
 
 
-def knn_vector_name(vector_names: Sequence[str]) -> str:
-    """The vector kNN explanations use: the title vector, else the first one."""
-    return next((n for n in vector_names if n.endswith("_title")), vector_names[0])
+def knn_fallback(rows: pd.DataFrame, inputs: ModalityInputs, classifier: Classifier, store: VectorStore,
+                 pred: Predictions, source: list[str], explain: bool = False, knn_k: int = 10,
+                 knn_threshold: float = 0.5) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray, dict[int, KnnVote]]:
+    """Paths, path and per-level confidences after the kNN fallback, and the vote of every row that has one.
+
+    The store's neighbours vote (in the label field the model learned, among the model's neighbour
+    set) for the rows whose calibrated model confidence is below `knn_threshold`, and for every row
+    with `explain`. A vote decides a row when its calibrated confidence beats the model's; the row
+    then carries the vote's own per-level confidences and source `knn` (`source` is updated in place).
+    """
+    paths = list(pred.paths)
+    conf = pred.path_conf.astype(float).copy()
+    level_conf = pred.level_conf.astype(float).copy()
+    model_cal = classifier.calibration.model(conf)
+    low = np.flatnonzero(model_cal < knn_threshold)
+    need = np.arange(len(paths)) if explain else low
+    votes: dict[int, KnnVote] = {}
+    name = classifier.knn_vector
+    if len(need) and name is not None and name in inputs.names:
+        queries = inputs.dense[name][need] if name in inputs.dense else inputs.sparse[name].take(need).to_vectors()
+        members = classifier.split.is_neighbour if classifier.split is not None else None
+        legacy = {"split": ["train", "val"]} if members is None and _has_split(store) else None
+        for i, v in zip(need, knn_classify(store, name, list(queries), k=knn_k, filter=legacy,
+                                           label_field=classifier.labels, members=members)):
+            votes[int(i)] = v
+    for i in low:
+        v = votes.get(int(i))
+        if v is None or not v.path or v.confidence <= 0:
+            continue
+        if float(classifier.calibration.knn(v.confidence)) > float(model_cal[i]):
+            paths[i], conf[i] = v.path, v.confidence
+            level_conf[i] = [v.level_conf[k] if k < len(v.level_conf) else 1.0 for k in range(level_conf.shape[1])]
+            source[i] = "knn"
+    return paths, conf, level_conf, votes
 
 
 def classify_rows(
@@ -190,22 +239,8 @@ def classify_rows(
         pred, source = pooled_predictions(classifier.model, inputs, breadcrumbs, pred, source)
     if classifier.names is not None:
         pred, source = zero_shot_predictions(classifier.names, classifier.model, inputs, pred, source)
-    paths = list(pred.paths)
-    conf = pred.path_conf.astype(float).copy()
-    low = np.flatnonzero(conf < knn_threshold)
-    need = np.arange(len(paths)) if explain else low
-    votes: dict[int, KnnVote] = {}
-    if len(need):
-        name = knn_vector_name(list(inputs.dense) or list(inputs.sparse))
-        queries = (inputs.dense[name][need] if name in inputs.dense else inputs.sparse[name].take(need).to_vectors())
-        for i, v in zip(need, knn_classify(store, name, list(queries), k=knn_k, filter={"split": ["train", "val"]}
-                                           if _has_split(store) else None)):
-            votes[int(i)] = v
-    for i in low:
-        v = votes.get(int(i))
-        if v is not None and v.path and v.confidence > conf[i]:
-            paths[i], conf[i] = v.path, v.confidence
-            source[i] = "knn"
+    paths, conf, level_conf, votes = knn_fallback(rows, inputs, classifier, store, pred, source, explain=explain,
+                                                  knn_k=knn_k, knn_threshold=knn_threshold)
     depth = pred.level_conf.shape[1]
     out = pd.DataFrame({
         "product_id": rows["product_id"].values,
@@ -219,7 +254,7 @@ def classify_rows(
         out["escalated"] = stages.escalated
     for k in range(depth):
         out[f"level_{k + 1}"] = [join_path(p[: k + 1]) if len(p) > k else "" for p in paths]
-        out[f"level_{k + 1}_confidence"] = pred.level_conf[:, k]
+        out[f"level_{k + 1}_confidence"] = level_conf[:, k]
     if explain:
         out["neighbours"] = [
             json.dumps([{"product_id": n.product_id, "platform": n.platform, "title": n.title, "path": n.path,
@@ -246,7 +281,7 @@ def zero_shot_predictions(names: CategoryNames, model: ClassifierModel, inputs: 
 
     Such rows get source `zero-shot` and the name's cosine similarity as their confidence at each level.
     """
-    text = text_vector(inputs.dense, [n for n in inputs.dense if n.endswith(("_words", "_description"))])
+    text = text_vector(inputs.dense, inputs.names_of(field=("words", "description"), role="text"))
     if text is None:
         return pred, source
     use, zs_paths, sims = zero_shot_override(pred.path_conf, text, names, set(model.taxonomy.paths))
@@ -277,6 +312,8 @@ def read_for_classification(source: str | Path, options: CatalogOptions,
     so a file without a category column is refused, naming the column.
     """
     options.require_category = False
+    # A missing image file is classified without it, as a corrupt one is (embed_rows notes it), not rejected.
+    options.check_images = False
     try:
         table = read_table(source, options.columns,
                            required=("product_id", "title", "category") if need_category else ("product_id", "title"))

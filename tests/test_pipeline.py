@@ -94,8 +94,9 @@ def test_classify_explains_and_every_path_is_valid(trained: Path, store: Path, d
     assert len(pred) == 60
     tax = Taxonomy.from_google(Path(__file__).parents[1] / "hiercat" / "assets" / "google-product-taxonomy-2021-09-21.txt")
     assert all(p in tax for p in pred["predicted_path"])
-    first = json.loads(pred.loc[0, "neighbours"])
-    assert len(first) == 5 and {"product_id", "title", "path", "score"} <= set(first[0])
+    # the 3 nearest stored products as columns (every one of the k in the --neighbours-file sidecar)
+    assert all((pred[f"neighbour_{i}_{f}"] != "").all() for i in (1, 2, 3) for f in ("id", "title", "path", "score"))
+    assert "neighbours" not in pred.columns
     # zero-shot: an unsure product whose text names a category the 1,000 training products never had
     assert set(pred["source"]) <= {"model", "knn", "zero-shot"}
     known = Taxonomy.from_dict(json.loads((trained / "model.json").read_text())["taxonomy"])

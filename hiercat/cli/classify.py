@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..predictions_table import REVIEW_BELOW  # a light module (pandas only): the help shows its default
 from .app import (
     CollectionOpt,
     StoreOpt,
@@ -39,6 +40,8 @@ def classify(
     column: list[str] = typer.Option([], "--column", help="Rename a column: FILE_COLUMN=hiercat_column (repeatable)."),
     platform: str | None = typer.Option(None, help="Platform name for all rows."),
     native_category: bool = typer.Option(False, "--native-category", help="Use the input's `category` column (the shop's breadcrumb) as evidence: pool each prediction with those of the products sharing it."),
+    review_below: float = typer.Option(REVIEW_BELOW, help="needs_review is yes below this path confidence (and for zero-shot and rejected rows)."),
+    neighbours_file: Path | None = typer.Option(None, help="With --explain: write every neighbour of every product to this JSON Lines file (the CSV shows the 3 nearest)."),
     store: Path | None = StoreOpt,
     qdrant_url: str | None = UrlOpt,
     collection: str = CollectionOpt,
@@ -48,9 +51,11 @@ def classify(
     from ..classify import classify_catalog
     from ..encoders import ModelLoadError
     from ..mapping import CategoryMapping, MappingError
-    from ..metrics import evaluate_paths
     from ..model import ModelMismatchError
+    from ..predictions_table import predictions_table, score_against_given, summary, write_neighbours, write_predictions
 
+    if neighbours_file is not None and not explain:
+        fail("--neighbours-file needs --explain")
     if decode is not None:
         check_decode(decode)
     vs = open_store_from_cli(store, qdrant_url, collection)
@@ -65,24 +70,31 @@ def classify(
                                           decode=decode)
         except (ModelMismatchError, ModelLoadError, CatalogError, MappingError, ValueError, FileNotFoundError) as exc:
             fail(str(exc))
-        table, rejects, emb = result.table, result.rejects, result.embedded
-        if len(rejects):
-            console.print(f"[yellow]{len(rejects)} rows cannot be classified[/]: "
-                          + "; ".join(f"row {r}: {why}" for r, why in zip(rejects["row"][:5], rejects["reason"][:5])))
-        output.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(output, index=False)
-        shares = table["source"].value_counts(normalize=True)
-        console.print(f"{len(table)} products classified -> [bold]{output}[/]; decided by "
-                      + ", ".join(f"{s} {100 * v:.1f} %" for s, v in shares.items()))
+        emb = result.embedded
+        table = predictions_table(result, review_below=review_below)
+        existed = output.exists()
+        write_predictions(table, output)
+        said = summary(table)
+        console.print(f"{said['rows']} rows -> [bold]{output}[/]{' (replaced)' if existed else ''}: "
+                      f"{said['ok']} classified, {said['rejected']} rejected, "
+                      f"[bold]{said['needs_review']} need review[/] (needs_review = yes); decided by "
+                      + ", ".join(f"{s} {100 * v:.1f} %" for s, v in said["sources"].items()))
+        if said["rejected"]:
+            console.print("[yellow]rejected (in the file with status 'rejected: …')[/]: "
+                          + ", ".join(f"{r} {n}" for r, n in said["rejected_by_reason"].items()))
+        if explain and neighbours_file is not None:
+            console.print(f"every neighbour: [bold]{write_neighbours(result, neighbours_file)}[/]")
         if cascade:
-            console.print(f"escalated to the multimodal model: {100 * table['escalated'].mean():.1f} %")
-        per_1000 = 1000.0 / max(len(table), 1)
+            console.print(f"escalated to the multimodal model: {100 * result.table['escalated'].mean():.1f} %")
+        per_1000 = 1000.0 / max(len(result.table), 1)
         console.print(f"{emb.images_embedded} images embedded; seconds per 1,000 products: "
                       + ", ".join(f"{k.replace('_', ' ')} {v * per_1000:.2f}" for k, v in emb.seconds.items()))
         if "true_path" in table:
-            print_metrics(evaluate_paths(table["true_path"].tolist(), table["predicted_path"].tolist(),
-                                         result.classifier.output_taxonomy()),
-                          "against the given categories")
+            given = score_against_given(table, result.classifier.output_taxonomy())
+            if given.message():
+                console.print(f"[yellow]note:[/] {given.message()}")
+            if given.metrics is not None:
+                print_metrics(given.metrics, f"against the given categories ({given.scored} rows)")
     finally:
         vs.close()
 

@@ -53,16 +53,13 @@ def demo(
     _run_step(classify, new_file, output=out, model=None, cascade=False, threshold=None, explain=True,
               knn_threshold=0.5, k=5, mapping=folder / "mappings" / "myntra_to_gpt.csv", column=[], platform=None,
               store=store, qdrant_url=None, collection="products")
-    import json
-
     pred = pd.read_csv(out, dtype=str, keep_default_na=False)
     t = Table(title="a few predictions (first neighbour as explanation)")
     for col in ("title", "predicted", "conf", "nearest stored product"):
         t.add_column(col)
-    for _, r in pred.head(8).iterrows():
-        n = json.loads(r["neighbours"])[0] if r.get("neighbours") else {}
+    for _, r in pred[pred["status"] == "ok"].head(8).iterrows():
         t.add_row(r["title"], r["predicted_path"].split(" > ", 1)[-1], f"{float(r['confidence']):.2f}",
-                  f"{n.get('title', '')} [{n.get('score', 0):.2f}]")
+                  f"{r.get('neighbour_1_title', '')} [{float(r.get('neighbour_1_score') or 0):.2f}]")
     console.print(t)
     console.print(f"done: store {store}, model {store / 'models' / 'classifier'}, predictions {out}. "
                   f"Next: `hiercat search \"red running shoes\" --store {store}` or "

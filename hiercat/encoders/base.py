@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -46,7 +47,9 @@ def open_images(paths: Sequence[str]) -> tuple[list[Image.Image | None], list[st
     notes: list[str] = []
     for p in paths:
         note, im = "", None
-        if p:
+        if p and not Path(p).is_file():
+            note = f"image not found ({p}); classified without it"
+        elif p:
             try:
                 with Image.open(p) as raw:
                     im = raw.convert("RGB")
