@@ -83,3 +83,29 @@ def test_evaluate_paths_summary():
     assert "l4_accuracy" not in r
     with pytest.raises(ValueError):
         evaluate_paths(TRUE, PRED[:2])
+
+
+def test_as_path_splits_strings_and_keeps_tuples():
+    from hiercat.metrics import as_path
+
+    assert as_path("A > B") == ("A", "B") and as_path(["A", "B"]) == ("A", "B") and as_path("") == ()
+
+
+def test_empty_inputs_score_zero_and_unequal_lengths_are_refused():
+    assert hierarchical_prf([], []) == {"hP": 0.0, "hR": 0.0, "hF1": 0.0}
+    assert level_metrics([], [], 1) == {"accuracy": 0.0, "macro_f1": 0.0, "weighted_f1": 0.0}
+    assert exact_match([], []) == 0.0 and path_validity([], Taxonomy.from_paths(TRUE)) == 0.0
+    assert evaluate_paths([], []) == {"n": 0.0, "hP": 0.0, "hR": 0.0, "hF1": 0.0, "exact": 0.0}
+    with pytest.raises(ValueError, match="3 true paths but 2 predicted paths"):
+        evaluate_paths(TRUE, PRED[:2])
+    with pytest.raises(ValueError):
+        hierarchical_prf(TRUE, PRED[:2])  # zip(strict=True): a silently shorter score would look better
+    with pytest.raises(ValueError):
+        exact_match(TRUE, PRED[:2])
+
+
+def test_levels_default_to_the_taxonomy_depth_or_the_longest_true_path():
+    deep = Taxonomy.from_paths(TRUE + [("A", "B", "C", "D")])
+    assert "l4_accuracy" in evaluate_paths(TRUE, PRED, deep) and "l4_accuracy" not in evaluate_paths(TRUE, PRED)
+    two = evaluate_paths(TRUE, PRED, levels=2)
+    assert "l2_accuracy" in two and "l3_accuracy" not in two and "validity" not in two
