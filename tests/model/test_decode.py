@@ -60,3 +60,12 @@ def test_path_decoding_matches_brute_force_over_paths():
         best = max(scores, key=scores.get)
         assert tax.decode(out.indices[b].tolist()) == best
         assert float(out.path_conf[b]) == pytest.approx(scores[best], rel=1e-4)
+
+
+def test_level_masks_and_the_path_index_of_a_ragged_tree():
+    from hiercat.model.decode import level_masks
+
+    tax = Taxonomy.from_paths(RAGGED)
+    assert [m.tolist() for m in level_masks(tax)] == [tax.child_mask(k).tolist() for k in (1, 2, 3)]
+    # Valid paths, sorted: Clothing > Pants, Clothing > Tops > Shirts, Clothing > Tops > Tees, Shoes.
+    assert path_index_matrix(tax).tolist() == [[1, 1, 0], [1, 2, 1], [1, 2, 2], [2, 0, 0]]

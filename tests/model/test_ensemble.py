@@ -51,3 +51,14 @@ def test_ensemble_refuses_members_of_another_taxonomy():
         EnsembleClassifier([one, two])
     with pytest.raises(ValueError, match="at least 2 members"):
         EnsembleClassifier([one])
+
+
+def test_ensemble_refuses_members_with_other_inputs_and_exposes_the_shared_ones():
+    tax = Taxonomy.from_paths(RAGGED)
+    a = HierarchicalClassifier(ModalityInputs({"a": np.zeros((2, 3), np.float32)}).specs(), tax)
+    b = HierarchicalClassifier(ModalityInputs({"b": np.zeros((2, 3), np.float32)}).specs(), tax)
+    with pytest.raises(ValueError, match=r"ensemble member 1 uses \['b'\] but member 0 uses \['a'\]"):
+        EnsembleClassifier([a, b])
+    ens = EnsembleClassifier([a, HierarchicalClassifier(a.specs, tax, fusion="early")])
+    assert ens.specs == a.specs and ens.taxonomy is a.taxonomy and ens.levels == 3
+    assert [m["fusion"] for m in ens.config()["members"]] == ["late", "early"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -39,3 +41,34 @@ def test_untrained_model_only_predicts_valid_paths_including_early_stops(parent_
         paths = [tax.decode(r) for r in out.indices.tolist()]
         assert path_validity(paths, tax) == 1.0
         assert {len(p) for p in paths} == {1, 2, 3}
+
+
+def test_config_rebuilds_the_same_module_and_refuses_bad_settings():
+    tax = Taxonomy.from_paths(RAGGED)
+    rng = np.random.default_rng(0)
+    inputs = ModalityInputs({"x": rng.normal(size=(16, 8)).astype(np.float32)}, {"lex": _random_bags(rng, 16)})
+    torch.manual_seed(0)
+    model = HierarchicalClassifier(inputs.specs(), tax, fusion="attention", level_dim=32, shared_dim=64).eval()
+    again = HierarchicalClassifier.from_config(json.loads(json.dumps(model.config()))).eval()
+    again.load_state_dict(model.state_dict())
+    batch = inputs.to_tensors().batch(torch.arange(16))
+    with torch.no_grad():
+        assert all(torch.equal(a, b) for a, b in zip(model(batch), again(batch)))
+    assert model.levels == 3 and [m.shape for m in model.masks] == [(1, 3), (3, 3), (3, 3)]
+    with pytest.raises(ValueError, match="parent_input must be one of"):
+        HierarchicalClassifier(inputs.specs(), tax, parent_input="guess")
+    with pytest.raises(ValueError, match="the taxonomy has no categories"):
+        HierarchicalClassifier(inputs.specs(), Taxonomy())
+    with pytest.raises(ValueError, match="unknown decode 'beam'"):
+        model.decode(model(batch), "beam")
+
+
+def test_loss_is_the_sum_of_per_level_cross_entropies():
+    tax = Taxonomy.from_paths(RAGGED)
+    model = HierarchicalClassifier(ModalityInputs({"x": np.zeros((2, 3), np.float32)}).specs(), tax)
+    logits = [torch.tensor([[0.0, 2.0, 1.0], [1.0, 0.0, 0.0]]) for _ in range(3)]
+    targets = torch.tensor([tax.encode("Clothing > Tops > Tees"), tax.encode("Shoes")])
+    want = sum(torch.nn.functional.cross_entropy(z, targets[:, k]) for k, z in enumerate(logits))
+    assert torch.allclose(model.loss(logits, targets), want)
+    sure = [torch.nn.functional.one_hot(targets[:, k], 3).float() * 50 for k in range(3)]
+    assert float(model.loss(sure, targets)) < 1e-6

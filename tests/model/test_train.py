@@ -77,3 +77,21 @@ def test_early_stopping_on_macro_f1_keeps_the_best_macro_epoch(myntra_sample, on
     assert again == pytest.approx(max(macro), abs=1e-9)
     with pytest.raises(ValueError, match="monitor must be one of"):
         train_classifier(inputs.take(tr), [paths[i] for i in tr], tax, monitor="accuracy", epochs=1, progress=False)
+
+
+def test_train_history_replays_learning_rate_scales_and_serialises():
+    from hiercat.model import TrainHistory
+
+    h = TrainHistory(epochs=[{"epoch": i, "lr_scale": s} for i, s in enumerate([1.0, 1.0, 0.5, 0.25], 1)],
+                     best_epoch=3, monitor="macro_f1", seconds=2.5, stopped_early=True)
+    assert h.lr_scales() == [1.0, 1.0, 0.5] and h.lr_scales(4) == [1.0, 1.0, 0.5, 0.25]
+    assert h.to_dict() == {"epochs": h.epochs, "best_epoch": 3, "monitor": "macro_f1", "seconds": 2.5,
+                           "stopped_early": True}
+
+
+def test_stratified_split_accepts_string_paths_and_checks_fractions():
+    tr, va, te = stratified_split(["A > B"] * 10 + ["C"] * 5, (0.6, 0.2, 0.2), seed=1)
+    assert (len(tr), len(va), len(te)) == (6 + 3, 2 + 1, 2 + 1)
+    assert stratified_split(["A"] * 4, (1, 0, 0))[1].tolist() == []
+    with pytest.raises(ValueError, match="fractions must be non-negative with a positive sum"):
+        stratified_split(["A"], (0.5, -0.1, 0.6))
