@@ -90,7 +90,7 @@ def run_seed(args, products, inputs, paths, depth, seed: int, console: Console) 
         pred, f, p = hiclass_lcppn(x[fit_idx], [paths[i] for i in fit_idx], x[split.test], depth)
         add(f"HiClass LCPPN + LogReg ({'+'.join(inputs.dense)})", evaluate_paths(test_paths, pred, levels=depth), f, p)
 
-    mods = resolve_modalities(args.modalities, inputs.names)
+    mods = resolve_modalities(args.modalities, inputs)
     members = token_dropout_members(args.token_dropout)
     how = ""
     if members:

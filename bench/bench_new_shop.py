@@ -135,8 +135,11 @@ def main() -> None:
     if args.drop:
         from hiercat.experiment import DEFAULT_MODALITIES, resolve_modalities, shops_model_kwargs
 
-        names = list(products.dense) + list(products.sparse)
-        drop = shops_model_kwargs(resolve_modalities(args.modalities or DEFAULT_MODALITIES, names)).get("modality_dropout", {})
+        from hiercat.model.inputs import inputs_from_stored
+
+        inputs = inputs_from_stored(products)
+        drop = shops_model_kwargs(inputs, resolve_modalities(args.modalities or DEFAULT_MODALITIES, inputs)).get(
+            "modality_dropout", {})
         drop.update({k: float(v) for k, v in (kv.split("=") for kv in args.drop.split(","))})
         extra["modality_dropout"] = drop
     table = Table(title=f"leave one shop out{' (text only)' if args.text_only else ''}, Google labels")
@@ -152,7 +155,8 @@ def main() -> None:
             from hiercat.dataset import StoredProducts
             both = StoredProducts(src.ids + dst.ids, {k: np.concatenate([src.dense[k], dst.dense[k]]) for k in src.dense},
                                   {k: src.sparse[k] + dst.sparse[k] for k in src.sparse},
-                                  __import__("pandas").concat([src.payload, dst.payload], ignore_index=True))
+                                  __import__("pandas").concat([src.payload, dst.payload], ignore_index=True),
+                                  vectors=src.vectors)
         else:
             both = products
         shop = leave_one_shop_out(both, seed=args.seed, platforms=[target], epochs=args.epochs, **extra)[0]

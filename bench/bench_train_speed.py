@@ -47,12 +47,12 @@ def main() -> None:
     val = (inputs.take(split.val), [paths[i] for i in split.val])
     tax = Taxonomy.from_paths(paths)
     old = [n for n in ("minilm_title", "minilm_brand", "simclr_image", "lex_title") if n in inputs.names]
-    new = resolve_modalities(DEFAULT_MODALITIES, inputs.names)
+    new = resolve_modalities(DEFAULT_MODALITIES, inputs)
     table = Table(title=f"seconds per training epoch, {len(train_paths)} rows, torch threads {torch.get_num_threads()}")
     for col in ("configuration", "modalities", "s / epoch", "ms / batch of 128"):
         table.add_column(col)
     for name, fusion, mods, extra in (("previous default", "late", old, {}),
-                                      ("today's default", DEFAULT_FUSION, new, shops_model_kwargs(new))):
+                                      ("today's default", DEFAULT_FUSION, new, shops_model_kwargs(inputs, new))):
         _, history = train_classifier(train_in, train_paths, tax, fusion=fusion, modalities=mods, epochs=args.epochs,
                                       patience=args.epochs + 1, val=val, progress=False, **extra)
         per_epoch = sum(e["seconds"] for e in history.epochs) / len(history.epochs)

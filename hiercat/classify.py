@@ -16,6 +16,7 @@ from .breadcrumbs import pool_by_breadcrumb
 from .calibration import SourceCalibration
 from .cascade import CascadeResult, cascade_predict
 from .catalog import CatalogError, CatalogOptions, read_table, validate
+from .encoders.fingerprint import check_model_encoders
 from .encoders.base import open_images
 from .knn import KnnVote, knn_classify
 from .model import ClassifierModel, ModalityInputs, Predictions, load_model, predict, predict_path_scores
@@ -63,6 +64,7 @@ class Classifier:
         record = read_schema(store).preset
         vectors, sparse = (record.dense(), record.sparse_names()) if record else (None, None)
         model, sidecar = load_model(model_path, vectors, sparse)
+        check_model_encoders(sidecar, store.get_meta(), model_path)  # same vector sizes is not the same encoders
         text_model, text_decode = None, "greedy"
         if text_model_path is not None:
             text_model, text_meta = load_model(text_model_path, vectors, sparse)
@@ -299,6 +301,29 @@ def zero_shot_predictions(names: CategoryNames, model: ClassifierModel, inputs: 
     return Predictions(paths, level_conf, path_conf, indices), source
 
 
+def drop_non_finite(rows: pd.DataFrame, rejects: pd.DataFrame, emb: Embedded
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, Embedded]:
+    """Rows whose vectors hold NaN / inf (an encoder failing on them) moved to the rejects: never classified."""
+    bad = np.zeros(len(rows), dtype=bool)
+    why: dict[int, str] = {}
+    for name, arr in emb.inputs.dense.items():
+        rows_bad = ~np.isfinite(np.asarray(arr)).all(axis=1)
+        for i in np.flatnonzero(rows_bad & ~bad):
+            why[int(i)] = f"the encoder produced non-finite values (NaN / inf) for vector {name}"
+        bad |= rows_bad
+    if not bad.any():
+        return rows, rejects, emb
+    keep = np.flatnonzero(~bad)
+    out = rows.iloc[np.flatnonzero(bad)][[c for c in ("row", "line", "product_id", "platform", "title", "category")
+                                          if c in rows.columns]].copy()
+    out["reason"] = [why[int(i)] for i in np.flatnonzero(bad)]
+    emb.inputs = emb.inputs.take(keep)
+    emb.notes = [emb.notes[i] for i in keep]
+    if emb.stage1 is not None:
+        emb.stage1 = emb.stage1.take(keep) if hasattr(emb.stage1, "take") else None
+    return rows.iloc[keep].reset_index(drop=True), pd.concat([rejects, out], ignore_index=True), emb
+
+
 def _has_split(store: VectorStore) -> bool:
     # Neighbours come from training products only once a split is recorded, so test items never explain themselves.
     return store.count({"split": ["train", "val"]}) > 0
@@ -358,9 +383,11 @@ def classify_catalog(source: str | Path, store: VectorStore, model_dir: str | Pa
     native_category: pool each product's prediction with those sharing its `category` (the shop's
     breadcrumb); a file without that column is refused.
     """
-    clf, preset = load_classifier(store, model_dir, cascade, threshold)
+    # The file first: a wrong path or a malformed file is reported before any model loads.
     rows, rejects = read_for_classification(source, options or CatalogOptions(), need_category=native_category)
+    clf, preset = load_classifier(store, model_dir, cascade, threshold)
     emb = embed_for(rows, preset, clf)
+    rows, rejects, emb = drop_non_finite(rows, rejects, emb)
     table = classify_rows(rows, emb.inputs, clf, store, explain=explain, knn_k=knn_k, knn_threshold=knn_threshold,
                           decode=decode, stage1=emb.stage1,
                           breadcrumbs=rows["native_path"].tolist() if native_category else None)

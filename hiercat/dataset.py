@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .store.base import Filter, SparseVector, VectorStore
+from .store.schema import PresetRecord, read_schema
 from .taxonomy import split_path
 
 
@@ -20,6 +21,7 @@ class StoredProducts:
     dense: dict[str, np.ndarray]
     sparse: dict[str, list[SparseVector]]
     payload: pd.DataFrame
+    vectors: PresetRecord | None = None  # the store's record of what each vector encodes (fields, roles)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -37,6 +39,7 @@ class StoredProducts:
             dense={k: v[index] for k, v in self.dense.items()},
             sparse={k: [v[i] for i in index] for k, v in self.sparse.items()},
             payload=self.payload.iloc[index].reset_index(drop=True),
+            vectors=self.vectors,
         )
 
     def where(self, mask: np.ndarray | pd.Series) -> StoredProducts:
@@ -55,11 +58,10 @@ def load_products(
     A product stored without a vector (no image) gets a zero row, which the classifier sees
     as 'modality missing' rather than losing the product.
     """
-    meta = store.get_meta()
-    preset = meta.get("preset") or {}
-    dims: dict[str, int] = dict(preset.get("vectors", {}))
+    record = read_schema(store).preset
+    dims: dict[str, int] = record.dense() if record else {}
     names = list(vectors) if vectors is not None else list(dims)
-    sparse_names = list(sparse) if sparse is not None else list(preset.get("sparse", []))
+    sparse_names = list(sparse) if sparse is not None else (record.sparse_names() if record else [])
     unknown = [n for n in names if n not in dims]
     if unknown:
         raise KeyError(f"the store has no vector(s) {', '.join(unknown)}; it has {', '.join(dims)}")
@@ -81,4 +83,5 @@ def load_products(
         dense={n: (np.stack(v) if v else np.zeros((0, dims[n]), dtype=np.float32)) for n, v in dense.items()},
         sparse=sp,
         payload=pd.DataFrame.from_records(rows) if rows else pd.DataFrame(columns=["path", "platform"]),
+        vectors=record,
     )

@@ -23,7 +23,7 @@ from .experiment import (
 )
 from .knn import knn_classify
 from .metrics import evaluate_paths
-from .model import inputs_from_stored, predict
+from .model import ModalityInputs, inputs_from_stored, predict
 from .store.base import VectorStore
 
 FUSIONS = ("early", "late", "attention")
@@ -42,9 +42,9 @@ class Row:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def grid_rows(names: Sequence[str]) -> list[tuple[str, list[str], str]]:
+def grid_rows(inputs: ModalityInputs) -> list[tuple[str, list[str], str]]:
     """(row name, modalities, fusion) of the Table-II grid: unimodal rows, then each fusion over all modalities."""
-    groups = modality_groups(names)
+    groups = modality_groups(inputs)
     rows = []
     for g in ("text", "lexical", "image"):
         if g in groups:
@@ -59,12 +59,14 @@ def grid_rows(names: Sequence[str]) -> list[tuple[str, list[str], str]]:
 def run_grid(products: StoredProducts, labels: str = "path", seed: int = 0, epochs: int = 60,
              rows: Sequence[tuple[str, list[str], str]] | None = None,
              on_row: Callable[[Row], None] | None = None, **train_kwargs: Any) -> tuple[list[Row], Split]:
-    """Train and test every grid row on one seeded 64/16/20 split of the products."""
+    """Train and test every grid row on one seeded 64/16/20 split of the products (reviewed ones never in test)."""
+    from .feedback import reviewed_mask
+
     paths = label_paths(products, labels)
-    split = Split.make(paths, seed)
+    split = Split.make(paths, seed, reviewed_mask(products.payload))
     inputs = inputs_from_stored(products)
     out = []
-    for name, mods, fusion in rows or grid_rows(inputs.names):
+    for name, mods, fusion in rows or grid_rows(inputs):
         r = fit_and_score(inputs, paths, split.train, split.val, split.test, fusion=fusion, modalities=mods,
                           seed=seed, epochs=epochs, **train_kwargs)
         row = Row(name, list(mods), fusion, r.metrics, r.fit_seconds, r.predict_seconds,
@@ -199,7 +201,7 @@ def leave_one_shop_out(products: StoredProducts, seed: int = 0, platforms: Seque
         dst_inputs = inputs_from_stored(dst)
         levels = max(len(p) for p in src_paths + dst_paths)
         src_inputs = inputs_from_stored(src)
-        mods = resolve_modalities(modalities, src_inputs.names)
+        mods = resolve_modalities(modalities, src_inputs)
         r = fit_and_score(src_inputs, src_paths, tr, split.val, np.zeros(0, int), fusion=fusion, modalities=mods,
                           test_inputs=dst_inputs, test_paths=dst_paths, seed=seed,
                           **{"decode": DEFAULT_DECODE, **train_kwargs})

@@ -10,28 +10,28 @@ from typing import Any
 
 import numpy as np
 
+from .config import (
+    DEFAULT_DECODE,
+    DEFAULT_FUSION,
+    DEFAULT_MODALITIES,
+    DESCRIPTION_DROPOUT,
+    IMAGE_DROPOUT,
+    parse_token_dropout,
+)
 from .dataset import StoredProducts, load_products
 from .metrics import evaluate_paths
 from .model import (
     ClassifierModel,
     EnsembleClassifier,
     ModalityInputs,
-    inputs_from_stored,
     predict,
-    save_model,
     stratified_split,
     train_classifier,
 )
 from .store.base import Filter, VectorStore
+from .store.schema import LABEL_FIELDS, Role
 from .taxonomy import Taxonomy, split_path
 
-LABEL_FIELDS = ("path", "native_category")
-# `hiercat train` without options: the configuration recommended for shops the model has not seen
-# (early fusion of pooled product words + description, title n-grams and image; bench/RESULTS.md).
-DEFAULT_FUSION = "early"
-DEFAULT_MODALITIES = "shops"
-# The best whole valid path: leaving H&M out of training, 79.3 hF1 on Myntra against 77.2 level by level.
-DEFAULT_DECODE = "path"
 SPLIT_FRACTIONS = (0.64, 0.16, 0.20)
 
 
@@ -39,37 +39,32 @@ def label_paths(products: StoredProducts, labels: str = "path") -> list[tuple[st
     """Label path per product from a payload field: `path` (target taxonomy) or `native_category`."""
     if labels not in products.payload.columns:
         raise KeyError(f"no payload field {labels!r}; use one of {', '.join(LABEL_FIELDS)}")
-    return [split_path(p) for p in products.payload[labels]]
+    from .feedback import prefer_reviewed  # a human correction (`hiercat feedback`) outranks the stored label
+
+    return prefer_reviewed(products.payload, labels, [split_path(p) for p in products.payload[labels]])
 
 
-def modality_groups(names: Sequence[str]) -> dict[str, list[str]]:
-    """Named modality subsets of a store's vectors: text, lexical, image, text+lexical, words, shops, all.
+def modality_groups(inputs: ModalityInputs) -> dict[str, list[str]]:
+    """Named modality subsets of the inputs, by the roles the store records: text, lexical, image, text+lexical,
+    words, shops, all.
 
     `shops` is the default for new shops: the title's product words and the description (pooled by
-    `shops_model_kwargs`), the hashed title n-grams and the image; brand and raw-title vectors are left
+    `shops_model_kwargs`), the hashed n-grams and the image; brand and raw-title vectors are left
     out because another shop's brands and wording never match them.
     """
-    text = [n for n in names if n.endswith("_title") or n.endswith("_brand")]
-    dense_text = [n for n in text if not n.startswith("lex_")]
-    lex = [n for n in names if n.startswith("lex_")]
-    image = [n for n in names if n.endswith("_image")]
-    words = [n for n in names if n.endswith("_words")]
-    description = [n for n in names if n.endswith("_description") and not n.startswith("lex_")]
-    lex += [n for n in names if n.startswith("lex_") and n not in lex]
-    groups = {"text": dense_text, "lexical": lex, "image": image, "text+lexical": dense_text + lex,
+    text = inputs.names_of(field=("title", "brand"), role="text")
+    lex = inputs.names_of(role="lexical")
+    image = inputs.names_of(role="image")
+    words = inputs.names_of(field="words", role="text")
+    description = inputs.names_of(field="description", role="text")
+    groups = {"text": text, "lexical": lex, "image": image, "text+lexical": text + lex,
               "words": words + description, "shops": words + description + lex + image if words else [],
-              "all": list(names)}
+              "all": list(inputs.names)}
     return {k: v for k, v in groups.items() if v}
 
 
-# Shares of training rows that see an image / a description missing. Leaving H&M out of training and
-# scoring Myntra's title-only products, description dropout 0.6 gave hF1 77.2 where 0.3 gave 72.5
-# (bench/RESULTS.md): the model must learn to classify from titles alone.
-IMAGE_DROPOUT = 0.3
-DESCRIPTION_DROPOUT = 0.6
-
-
-def shops_model_kwargs(modalities: Sequence[str], image_dropout: float = IMAGE_DROPOUT,
+def shops_model_kwargs(inputs: ModalityInputs, modalities: Sequence[str] | None = None,
+                       image_dropout: float = IMAGE_DROPOUT,
                        description_dropout: float = DESCRIPTION_DROPOUT) -> dict[str, Any]:
     """Model keywords that make the chosen inputs transfer: pooled text, dropped image and description.
 
@@ -77,12 +72,16 @@ def shops_model_kwargs(modalities: Sequence[str], image_dropout: float = IMAGE_D
     the title's and description's hashed n-grams into one `lex` bag, so a shop's descriptions are read
     by the weights that learned other shops' titles; images and descriptions are dropped from a share
     of the training rows (`image_dropout`, `description_dropout`), so a text-only shop is a case the
-    model has seen. Empty for inputs without product-words vectors (a store of an older schema).
+    model has seen. Empty for inputs without product-words vectors (a store of an older schema) or
+    without a record of their roles.
     """
-    words = [n for n in modalities if n.endswith("_words")]
-    description = [n for n in modalities if n.endswith("_description") and not n.startswith("lex_")]
-    lex_title = [n for n in modalities if n.startswith("lex_") and n.endswith("_title")]
-    lex_description = [n for n in modalities if n.startswith("lex_") and n.endswith("_description")]
+    chosen = set(modalities if modalities is not None else inputs.names)
+
+    def of(field: str, role: Role) -> list[str]:
+        return [n for n in inputs.names_of(field=field, role=role) if n in chosen]
+
+    words, description = of("words", "text"), of("description", "text")
+    lex_title, lex_description = of("title", "lexical"), of("description", "lexical")
     out: dict[str, Any] = {}
     pools = {}
     if words and description:
@@ -92,19 +91,20 @@ def shops_model_kwargs(modalities: Sequence[str], image_dropout: float = IMAGE_D
     if pools:
         out["pools"] = pools
     drop = {n: description_dropout for n in description + lex_description}
-    drop.update({n: image_dropout for n in modalities if n.endswith("_image")})
+    drop.update({n: image_dropout for n in inputs.names_of(role="image") if n in chosen})
     drop = {n: p for n, p in drop.items() if p > 0}
     if words and drop:
         out["modality_dropout"] = drop
     return out
 
 
-def resolve_modalities(spec: str | Sequence[str] | None, names: Sequence[str]) -> list[str]:
+def resolve_modalities(spec: str | Sequence[str] | None, inputs: ModalityInputs) -> list[str]:
     """Modalities from a group name ('text', 'image', 'all', ...) or comma-separated vector names."""
+    names = inputs.names
     if spec is None or spec == "all":
         return list(names)
     if isinstance(spec, str):
-        groups = modality_groups(names)
+        groups = modality_groups(inputs)
         if spec == DEFAULT_MODALITIES and spec not in groups:  # a store ingested before product words existed
             return list(names)
         if spec in groups:
@@ -113,21 +113,14 @@ def resolve_modalities(spec: str | Sequence[str] | None, names: Sequence[str]) -
     unknown = [s for s in spec if s not in names]
     if unknown:
         raise KeyError(f"unknown modalities {unknown}; the store has {list(names)} "
-                       f"and groups {list(modality_groups(names))}")
+                       f"and groups {list(modality_groups(inputs))}")
     return list(spec)
 
 
 def token_dropout_members(spec: str | None) -> list[dict[str, float]] | None:
     """Ensemble members from '0.1,0.4' (one model per token dropout); None for None; ValueError on a bad list."""
-    if spec is None:
-        return None
-    try:
-        values = [float(v) for v in str(spec).split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values or any(not 0 <= v < 1 for v in values):
-        raise ValueError(f"--token-dropout takes numbers in [0, 1) joined by commas, got {spec!r}")
-    return [{"token_dropout": v} for v in values]
+    values = parse_token_dropout(spec)
+    return [{"token_dropout": v} for v in values] or None
 
 
 @dataclass
@@ -140,9 +133,18 @@ class Split:
     seed: int = 0
 
     @classmethod
-    def make(cls, paths: Sequence[Sequence[str]], seed: int = 0) -> Split:
-        """64/16/20 stratified split of the given label paths."""
-        tr, va, te = stratified_split(paths, SPLIT_FRACTIONS, seed)
+    def make(cls, paths: Sequence[Sequence[str]], seed: int = 0, keep_out_of_test: np.ndarray | None = None,
+             fractions: Sequence[float] = SPLIT_FRACTIONS) -> Split:
+        """Stratified split of the given label paths (64/16/20 by default).
+
+        keep_out_of_test: a mask of positions that train instead of landing in the test part (reviewed
+        products: chosen for review by the model's doubt, they would bias the test; the split of the
+        others is unchanged).
+        """
+        tr, va, te = stratified_split(paths, fractions, seed)
+        if keep_out_of_test is not None and len(te):
+            out = np.asarray(keep_out_of_test, dtype=bool)[te]
+            tr, te = np.concatenate([tr, te[out]]), te[~out]
         return cls(np.sort(tr), np.sort(va), np.sort(te), seed)
 
 
@@ -177,6 +179,7 @@ def fit_and_score(
     progress: bool = False,
     members: Sequence[Mapping[str, Any]] | None = None,
     refit: bool = False,
+    taxonomy: Taxonomy | None = None,
     **train_kwargs: Any,
 ) -> RunResult:
     """Train on `train` (early stopping on `val`) and score on `test` (or on other test inputs: cross-platform).
@@ -185,14 +188,18 @@ def fit_and_score(
     [{"token_dropout": 0.1}, {"token_dropout": 0.4}]); two or more give an EnsembleClassifier.
     refit: retrain each member on train + val for the epochs and learning-rate schedule early
     stopping found, as the peers in bench/ are fit; the test rows stay unseen either way.
+    taxonomy: the tree the labels come from (the store's recorded one); the model learns the part
+    of it the training labels span, and a label outside it is refused. None: the labels' own tree.
+    An empty `test` gives empty metrics (a production fit).
     """
     t0 = time.perf_counter()
-    train_kwargs = {**shops_model_kwargs(list(modalities or inputs.names)), **train_kwargs}
+    train_kwargs = {**shops_model_kwargs(inputs, modalities), **train_kwargs}
     train_in, train_paths = inputs.take(train), [paths[i] for i in train]
     val_pair = (inputs.take(val), [paths[i] for i in val])
     both = np.concatenate([train, val])
     both_in, both_paths = (inputs.take(both), [paths[i] for i in both]) if refit else (None, None)
-    tax = Taxonomy.from_paths([paths[i] for i in both])
+    learned = [paths[i] for i in both]
+    tax = taxonomy.restrict(learned) if taxonomy is not None else Taxonomy.from_paths(learned)
     models, histories = [], []
     for extra in members or [{}]:
         kwargs = {**train_kwargs, **extra}
@@ -209,9 +216,11 @@ def fit_and_score(
     if test_inputs is None:
         test_inputs, test_paths = inputs.take(test), [paths[i] for i in test]
     t1 = time.perf_counter()
-    pred = predict(model, test_inputs, decode=decode)
+    metrics: dict[str, float] = {}
+    if len(test_inputs):
+        pred = predict(model, test_inputs, decode=decode)
+        metrics = evaluate_paths(test_paths, pred.paths, model.taxonomy, levels=max(len(p) for p in paths))
     pred_s = time.perf_counter() - t1
-    metrics = evaluate_paths(test_paths, pred.paths, model.taxonomy, levels=max(len(p) for p in paths))
     return RunResult(model, metrics, fit_s, pred_s, histories[0] if len(histories) == 1 else {"members": histories})
 
 
@@ -237,37 +246,32 @@ def train_on_store(
     labels: str = "path",
     seed: int = 0,
     decode: str = DEFAULT_DECODE,
-    record_split: bool = True,
     progress: bool = True,
     zero_shot: bool = True,
-    **train_kwargs: Any,
+    reviewed_in_test: bool = False,
+    members: Sequence[Mapping[str, Any]] | None = None,
+    refit: bool = False,
+    epochs: int = 60,
+    holdout: float = 0.2,
+    **model_options: Any,
 ) -> RunResult:
-    """Train a classifier on the store's products (64/16/20 split), save it to `out`, record the split in payloads.
+    """Train a classifier on the store's products and save it to `out` (`hiercat.Categorizer` fit + save).
 
-    zero_shot: also save the target taxonomy's category names embedded by the store's text encoder
-    (`hiercat.zero_shot`), which classify uses for categories the model was not trained on.
+    The model folder records its split (`split.parquet`); the store is not written. zero_shot: also
+    save the target taxonomy's category names (`hiercat.zero_shot`). Reviewed products
+    (`hiercat feedback`) train with their reviewed label and stay out of the test part unless
+    `reviewed_in_test`. members: ensemble members as {"token_dropout": v} (`--token-dropout`).
     """
-    products = load_training_data(store, platforms)
-    paths = label_paths(products, labels)
-    split = Split.make(paths, seed)
-    inputs = inputs_from_stored(products)
-    mods = resolve_modalities(modalities, inputs.names)
-    result = fit_and_score(inputs, paths, split.train, split.val, split.test, fusion=fusion, modalities=mods,
-                           decode=decode, seed=seed, progress=progress, **train_kwargs)
-    meta = store.get_meta()
-    if record_split:
-        store.ensure_schema({}, [], indexed_keywords=["split"])  # stores ingested before it was indexed
-        for name, part in (("train", split.train), ("val", split.val), ("test", split.test)):
-            store.set_payload([products.ids[i] for i in part], {"split": name, "split_seed": seed})
-    save_model(result.model, out, {
-        "preset": meta.get("preset"), "labels": labels, "platforms": list(platforms or []), "seed": seed,
-        "metrics": result.metrics, "history": result.history, "decode": decode,
-        "split_sizes": {"train": len(split.train), "val": len(split.val), "test": len(split.test)},
-        "fit_seconds": result.fit_seconds,
-    })
-    if zero_shot and labels == "path" and any(n.endswith("_words") for n in mods):
-        save_category_names(meta, out)
-    return result
+    from .categorizer import Categorizer
+    from .config import TrainConfig
+
+    config = TrainConfig(fusion=fusion, modalities=modalities if modalities is not None else "all", labels=labels,
+                         epochs=epochs, seed=seed, decode=decode, holdout=holdout, refit=refit, zero_shot=zero_shot,
+                         token_dropout=tuple(float(m["token_dropout"]) for m in members or []),
+                         model_options=model_options, reviewed_in_test=reviewed_in_test)
+    est = Categorizer(progress=progress).fit(store, platforms=platforms, config=config)
+    est.save(out)
+    return est.result_
 
 
 def save_category_names(meta: Mapping[str, Any], out: str | Path) -> Path:

@@ -7,17 +7,23 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, closing, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from . import ingest_guard as guard
 from .catalog import CatalogOptions, ValidatedCatalog, read_table, validate
+from .diskspace import check_space
+from .encoders.fingerprint import bind as bind_fingerprint
+from .images import ImageRejected, open_rgb
 from .pipeline import BackgroundWriter, prefetch, set_torch_threads
 from .store.base import PointData, VectorStore, content_hash, point_id
-from .taxonomy import Taxonomy, join_path, split_path
+from .store.health import record_count
+from .store.schema import read_schema, write_schema
+from .taxonomy import GOOGLE_TAXONOMY, Taxonomy, join_path, split_path
 
 # Payload fields copied from the catalog as they are.
 PRODUCT_FIELDS = ["product_id", "platform", "title", "brand", "description", "gender", "colour",
@@ -75,8 +81,7 @@ def _image_digest(path: str) -> bytes:
 
 
 def _load_image(path: str) -> Image.Image:
-    with Image.open(path) as im:
-        return im.convert("RGB")
+    return open_rgb(path)
 
 
 def prepare_store(store: VectorStore, preset: Any, label_paths: Sequence[str], taxonomy_source: str = "") -> None:
@@ -85,34 +90,30 @@ def prepare_store(store: VectorStore, preset: Any, label_paths: Sequence[str], t
     The label paths seen are merged into the taxonomy recorded in the store, so training later
     learns exactly the tree that was ingested (plus sub-categories added by recategorization).
     """
-    dense = preset.vector_specs()
-    sparse = list(preset.sparse_names())
-    meta = dict(store.get_meta())
-    known = meta.get("preset")
-    options = dict(getattr(preset, "options", {}) or {})
-    if known and known.get("vectors") == dense and known.get("options", {}) != options:
+    schema = read_schema(store)
+    record = preset.record()
+    known = schema.preset
+    if known and known.dense() == record.dense() and dict(known.options) != dict(record.options):
         raise StoreMismatchError(
-            f"this store's vectors were made by preset {known.get('name')!r} with options {known.get('options')}, "
-            f"not {options}: vectors of two different models cannot share a store; use another --store "
+            f"this store's vectors were made by preset {known.name!r} with options {dict(known.options)}, "
+            f"not {dict(record.options)}: vectors of two different models cannot share a store; use another --store "
             "or the same model files"
         )
-    if known and known.get("vectors") != dense:
+    if known and known.dense() != record.dense():
         raise StoreMismatchError(
-            f"this store holds vectors {known.get('vectors')} from preset {known.get('name')!r}, "
-            f"but preset {preset.name!r} makes {dense}: ingest with --preset {known.get('name')} "
+            f"this store holds vectors {known.dense()} from preset {known.name!r}, "
+            f"but preset {preset.name!r} makes {record.dense()}: ingest with --preset {known.name} "
             "or use another --store / collection"
         )
-    store.ensure_schema(dense, sparse, indexed_keywords=KEYWORD_INDEXES)
-    stored = Taxonomy.from_dict(meta["taxonomy"]) if meta.get("taxonomy") else Taxonomy()
+    store.ensure_schema(record.dense(), record.sparse_names(), indexed_keywords=KEYWORD_INDEXES)
+    stored = schema.taxonomy or Taxonomy()
     for p in sorted(set(label_paths)):
         if p:
             stored.add_path(split_path(p), terminal=True)
-    meta["preset"] = {"name": preset.name, "vectors": dense, "sparse": sparse, "options": options}
-    meta["taxonomy"] = stored.to_dict()
-    sources = set(meta.get("taxonomy_sources", []))
-    sources.add(taxonomy_source or "native categories")
-    meta["taxonomy_sources"] = sorted(sources)
-    store.set_meta(meta)
+    schema.preset, schema.taxonomy = record, stored
+    schema.taxonomy_sources = sorted(set(schema.taxonomy_sources) | {taxonomy_source or "native categories"})
+    write_schema(store, schema)
+    bind_fingerprint(store)  # weight-file hashes: a model is bound to these encoders, not only to vector sizes
 
 
 def _label_by_model(classifier: Any, payloads: list[dict[str, Any]], dense: dict[str, Any],
@@ -136,6 +137,7 @@ class PreparedBatch:
     to_classify: list[int] = field(default_factory=list)
     skipped: int = 0
     rejects: pd.DataFrame | None = None
+    non_finite: pd.DataFrame | None = None  # rows whose vectors came out NaN / inf (set by embed_batch)
 
 
 def prepare_batch(batch: pd.DataFrame, store: VectorStore, preset: Any, source: str,
@@ -167,9 +169,9 @@ def prepare_batch(batch: pd.DataFrame, store: VectorStore, preset: Any, source: 
         image = None
         if row["image_path"]:
             try:
-                image = _load_image(row["image_path"])
-            except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-                bad.append((idx, f"corrupt image: {row['image']} ({type(exc).__name__}: {exc})"))
+                image = open_rgb(row["image_path"])
+            except ImageRejected as exc:  # every decoding failure (a bomb, a truncated file) rejects this row only
+                bad.append((idx, str(exc)))
                 continue
         payload["content_hash"] = h
         payload["has_image"] = image is not None
@@ -179,11 +181,41 @@ def prepare_batch(batch: pd.DataFrame, store: VectorStore, preset: Any, source: 
         out.todo.append((pid, payload))
         out.images.append(image)
     if bad:
-        rej = batch.loc[[i for i, _ in bad], ["row", "product_id", "platform", "title", "category"]].copy()
+        rej = batch.loc[[i for i, _ in bad], ["row", "line", "product_id", "platform", "title", "category"]].copy()
         rej["reason"] = [r for _, r in bad]
         rej["source"] = source
         out.rejects = rej
     return out
+
+
+def _drop_non_finite(prepared: PreparedBatch, dense: dict[str, Any], sparse: dict[str, list[Any]]
+                     ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any], dict[str, list[Any]]]:
+    """The batch without products whose vectors hold NaN / inf (an encoder failing on them), those set as rejects."""
+    import numpy as np
+
+    todo = prepared.todo
+    bad: dict[int, str] = {}
+    for name, arr in dense.items():
+        for j in np.flatnonzero(~np.isfinite(np.asarray(arr)).all(axis=1)):
+            bad.setdefault(int(j), f"the encoder produced non-finite values (NaN / inf) for vector {name}")
+    for name, vecs in sparse.items():
+        for j, v in enumerate(vecs):
+            if not np.isfinite(np.asarray(v.values, dtype=np.float64)).all():
+                bad.setdefault(j, f"the encoder produced non-finite values (NaN / inf) for vector {name}")
+    if not bad:
+        return todo, dense, sparse
+    keep = [j for j in range(len(todo)) if j not in bad]
+    by_id = {pid: j for j, (pid, _) in enumerate(todo)}
+    ids = [point_id(p, i) for p, i in zip(prepared.batch["platform"], prepared.batch["product_id"])]
+    where = [k for k, pid in enumerate(ids) if by_id.get(pid) in bad]
+    rej = prepared.batch.iloc[where][["row", "line", "product_id", "platform", "title", "category"]].copy()
+    rej["reason"] = [bad[by_id[ids[k]]] for k in where]
+    prepared.non_finite = rej
+    remap = {old: new for new, old in enumerate(keep)}
+    prepared.to_classify = [remap[j] for j in prepared.to_classify if j in remap]
+    prepared.todo = [todo[j] for j in keep]
+    return (prepared.todo, {k: np.asarray(v)[keep] for k, v in dense.items()},
+            {k: [v[j] for j in keep] for k, v in sparse.items()})
 
 
 def embed_batch(prepared: PreparedBatch, preset: Any, classifier: Any = None) -> list[PointData]:
@@ -193,6 +225,7 @@ def embed_batch(prepared: PreparedBatch, preset: Any, classifier: Any = None) ->
     brands = [p["brand"] for _, p in todo]
     descriptions = [p["description"] for _, p in todo]
     dense, sparse = preset.encode(titles, brands, prepared.images, descriptions)
+    todo, dense, sparse = _drop_non_finite(prepared, dense, sparse)
     if prepared.to_classify:
         sel = prepared.to_classify
         _label_by_model(classifier, [todo[j][1] for j in sel], {k: v[sel] for k, v in dense.items()},
@@ -233,13 +266,18 @@ def ingest(
     start = time.perf_counter()
     if options.unsure == "classify" and classifier is None:
         raise ValueError("classifying the products of unsure categories (--unsure classify) needs a trained model")
-    table = read_table(source, options.columns)
+    table = read_table(source, options.columns, on_bad_lines=options.on_bad_lines)
+    options = guard.platform_options(store, options)
     checked: ValidatedCatalog = validate(table, source, options)
     report = IngestReport(source=str(source), rows=len(table))
     rejects = [checked.rejects]
     rows = checked.rows
+    guard.refuse_damaged(store)
+    folder = getattr(store, "path", None)
+    per_product = guard.check_disk(store, folder, rows)
     prepare_store(store, preset, rows["path"].tolist(),
                   options.mapping.target_name if options.mapping is not None else "")
+    guard.record_source(store, source, options)
     set_torch_threads(threads)
     batches = [rows.iloc[lo: lo + batch_size] for lo in range(0, len(rows), batch_size)]
     # overlap: the next batches' stored hashes, image bytes and decoded images are prepared on worker
@@ -251,6 +289,7 @@ def ingest(
         if points:
             with store_lock:
                 store.upsert(points)
+                record_count(store)  # what `hiercat info` / `check` compare the store against
         # Progress counts durable products only: a run killed right after a report resumes after them.
         if on_progress:
             on_progress(done, len(rows))
@@ -264,7 +303,11 @@ def ingest(
             report.skipped += prepared.skipped
             if prepared.rejects is not None:
                 rejects.append(prepared.rejects)
+            if prepared.todo and folder is not None:
+                check_space(folder, len(prepared.todo), per_product)  # stop cleanly, never SIGBUS mid-write
             points = embed_batch(prepared, preset, classifier) if prepared.todo else []
+            if prepared.non_finite is not None:
+                rejects.append(prepared.non_finite)
             report.ingested += len(points)
             done += len(prepared.batch)
             write((points, done))
@@ -275,3 +318,43 @@ def ingest(
     report.rejected = len(report.rejects)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def ingest_catalogs(
+    catalogs: Sequence[str | Path],
+    store: VectorStore,
+    preset: Any = "minilm",
+    mapping: str | Path | Any = None,
+    taxonomy: str | Path | None = None,
+    options: CatalogOptions | None = None,
+    batch_size: int = 256,
+    classifier: Any = None,
+    on_file: Callable[[Path], Callable[[int, int], None] | None] | None = None,
+) -> list[IngestReport]:
+    """Ingest catalog files (or folders holding `products.csv`) into a store; one report per file, in order.
+
+    preset: an encoder preset or its name (`hiercat.encoders.load_preset`); mapping: a
+    native-category -> target-taxonomy table (a CSV path, or a `CategoryMapping`), checked against
+    `taxonomy` (the shipped Google taxonomy by default); options: how to read every file (column
+    renames, platform, unsure categories). on_file: called with each file before it starts, it may
+    return a progress callback for that file. A file that cannot be read at all raises
+    `hiercat.catalog.CatalogError`; rows that fail validation are in each report's `rejects`.
+    """
+    from .encoders import load_preset
+    from .mapping import CategoryMapping
+
+    opts = options or CatalogOptions()
+    if mapping is not None and not isinstance(mapping, CategoryMapping):
+        tax_file = Path(taxonomy) if taxonomy is not None else GOOGLE_TAXONOMY
+        mapping = CategoryMapping.load(mapping, Taxonomy.load(tax_file), sep=" > ")
+        mapping.target_name = tax_file.name
+    if mapping is not None:
+        opts = replace(opts, mapping=mapping)
+    enc = load_preset(preset) if isinstance(preset, str) else preset
+    reports = []
+    for catalog in catalogs:
+        file = Path(catalog) / "products.csv" if Path(catalog).is_dir() else Path(catalog)
+        progress = on_file(file) if on_file is not None else None
+        reports.append(ingest(file, store, enc, opts, batch_size=batch_size, on_progress=progress,
+                              classifier=classifier))
+    return reports

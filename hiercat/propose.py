@@ -80,22 +80,20 @@ def propose_mapping(scores: PathScores, native_categories: Sequence[str], titles
 def propose_for_catalog(source: str | Path, store, model_dir: str | Path, options=None,
                         n_examples: int = 3) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """`propose_mapping` for a catalog file with a saved model: (mapping table, disagreeing products, rejected rows)."""
-    from .catalog import CatalogOptions
-    from .classify import embed_for, load_classifier, read_for_classification
-    from .model.predict import predict_path_scores
+    from .catalog import CatalogOptions, read_table
+    from .categorizer import Categorizer
 
-    clf, preset = load_classifier(store, model_dir)
-    rows, rejects = read_for_classification(source, options or CatalogOptions(), need_category=True)
-    missing = rows["native_path"] == ""
-    if missing.any():  # a product without a breadcrumb says nothing about any category's mapping
-        extra = rows.loc[missing, ["row", "product_id", "platform", "title", "category"]].assign(
-            reason="missing category", source=str(source))
-        rejects = pd.concat([rejects, extra], ignore_index=True)
-        rows = rows[~missing].reset_index(drop=True)
-    emb = embed_for(rows, preset, clf)
-    table, disagree = propose_mapping(predict_path_scores(clf.model, emb.inputs), rows["native_path"].tolist(),
-                                      rows["title"].tolist(), n_examples)
-    return table, disagree, rejects
+    options = options or CatalogOptions()
+    try:
+        table = read_table(source, options.columns, required=("product_id", "title", "category"))
+    except ValueError as exc:
+        if "category" in str(exc):
+            raise type(exc)(f"{exc} The shop's breadcrumbs are read from the `category` column "
+                            "(levels joined by ' > ').") from exc
+        raise
+    est = Categorizer.load(model_dir, store)
+    return est.propose_mapping(table.drop(columns=["row"]).assign(**({"platform": options.platform}
+                                                                      if options.platform else {})), n_examples)
 
 
 def mapping_accuracy(table: pd.DataFrame, truth: dict[str, str]) -> dict[str, float]:

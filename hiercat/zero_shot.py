@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
+from .taxonomy import GOOGLE_TAXONOMY as GOOGLE_TAXONOMY  # re-exported: where the category names come from
 from .taxonomy import Taxonomy, join_path, split_path
 
-GOOGLE_TAXONOMY = Path(__file__).parent / "assets" / "google-product-taxonomy-2021-09-21.txt"
 FILE = "category_names.safetensors"
 # Used only where the model's own confidence is below MAX_MODEL_CONFIDENCE and the category name nearest to
 # the product's text lies outside the model's taxonomy, at a cosine of at least MIN_SIMILARITY.

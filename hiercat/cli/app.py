@@ -23,6 +23,7 @@ from typer.core import TyperOption
 app = typer.Typer(add_completion=False, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]},
                   help="Put the products of many shops into one taxonomy from title, brand and image.")
 console = Console()
+err_console = Console(stderr=True)
 
 
 def default(text: str) -> str:
@@ -66,20 +67,30 @@ def _main(version: bool = typer.Option(False, "--version", "-V", callback=_versi
 
 
 DEFAULT_STORE = "hiercat-store"
-GOOGLE_TAXONOMY = Path(__file__).parent.parent / "assets" / "google-product-taxonomy-2021-09-21.txt"
+from ..taxonomy import GOOGLE_TAXONOMY as GOOGLE_TAXONOMY  # noqa: E402  (re-exported for the commands)
 
 StoreOpt = typer.Option(None, "--store", help=f"Folder of the embedded Qdrant store {default('./hiercat-store')}.")
 UrlOpt = typer.Option(None, "--qdrant-url", help="Qdrant server URL (or env QDRANT_URL); API key from env QDRANT_API_KEY.")
 CollectionOpt = typer.Option("products", "--collection", help="Collection name on a Qdrant server.")
 
 
-def open_store_from_cli(store: Path | None, url: str | None, collection: str = "products"):
-    """Open the embedded store or the server named on the command line / in the environment."""
+def open_store_from_cli(store: Path | None, url: str | None, collection: str = "products", create: bool = False):
+    """Open the embedded store or the server named on the command line / in the environment, checked first.
+
+    create=False (every command but ingest): a store folder that does not exist is an error, never
+    created. A server must answer (with retries and a timeout) before anything else is done.
+    """
     from ..store import open_store
+    from ..store.connect import check_server, check_store_folder
 
     url = url or os.environ.get("QDRANT_URL")
+    api_key = os.environ.get("QDRANT_API_KEY")
+    if url:
+        check_server(url, api_key)
+    else:
+        check_store_folder(store or Path(DEFAULT_STORE), create)
     return open_store(path=None if url else (store or Path(DEFAULT_STORE)), url=url,
-                      api_key=os.environ.get("QDRANT_API_KEY"), collection=collection)
+                      api_key=api_key, collection=collection)
 
 
 def progress_bar() -> Progress:
@@ -88,10 +99,19 @@ def progress_bar() -> Progress:
                     TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False)
 
 
-def fail(message: str) -> None:
-    """Print an error and exit with status 1."""
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(1)
+def print_error(message: str, hint: str = "") -> None:
+    """One `error:` line (never wrapped, markup in the message shown as is) and an optional `hint:` line, on stderr."""
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+    if hint:
+        err_console.print(f"hint: {escape(hint)}", soft_wrap=True, highlight=False)
+
+
+def fail(message: str, hint: str = "") -> None:
+    """Print a one-line error (and hint) and exit with status 2, the status of every user error."""
+    print_error(message, hint)
+    raise typer.Exit(2)
 
 
 def parse_columns(pairs: list[str]) -> dict[str, str]:

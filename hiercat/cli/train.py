@@ -11,12 +11,10 @@ from .app import (
     StoreOpt,
     UrlOpt,
     app,
-    check_decode,
     console,
     default,
     default_model_dir,
     fail,
-    members,
     open_store_from_cli,
     print_metrics,
 )
@@ -40,59 +38,44 @@ def train(
                                            "(the test split stays unseen)."),
     decode: str = typer.Option("path", help="Decoding for the test metrics and, by default, for classify: path "
                                             "(best whole valid path) or greedy (level by level)."),
+    reviewed_in_test: bool = typer.Option(False, "--reviewed-in-test", help="Let reviewed products (`hiercat feedback`) land in the test split too; by default they always train."),
     store: Path | None = StoreOpt,
     qdrant_url: str | None = UrlOpt,
     collection: str = CollectionOpt,
 ) -> None:
     """Train the masked hierarchical classifier on the stored vectors and save it (safetensors + JSON sidecar)."""
-    from ..experiment import train_on_store
+    from ..categorizer import Categorizer, fit_text_stage
+    from ..config import TrainConfig, parse_token_dropout
 
-    ensemble = members(token_dropout)
-    check_decode(decode)
+    try:
+        config = TrainConfig(fusion=fusion, modalities=modalities, labels=labels, epochs=epochs, seed=seed,
+                             decode=decode, token_dropout=parse_token_dropout(token_dropout), refit=refit,
+                             reviewed_in_test=reviewed_in_test)
+    except ValueError as exc:
+        fail(str(exc))
     vs = open_store_from_cli(store, qdrant_url, collection)
     try:
         plats = [p.strip() for p in platforms.split(",")] if platforms else None
         target = out or default_model_dir(store, qdrant_url)
         try:
-            result = train_on_store(vs, target, fusion=fusion, modalities=modalities, platforms=plats,
-                                    labels=labels, seed=seed, epochs=epochs, members=ensemble, refit=refit,
-                                    decode=decode)
+            est = Categorizer(progress=True).fit(vs, platforms=plats, config=config)
         except (KeyError, ValueError) as exc:
             fail(str(exc).strip("'\""))
-        what = f"{len(ensemble)}-model ensemble, " if ensemble and len(ensemble) > 1 else ""
+        est.save(target)
+        result = est.result_
+        n = len(config.token_dropout)
+        what = f"{n}-model ensemble, " if n > 1 else ""
         console.print(f"saved [bold]{target}[/] ({what}{fusion} fusion, best epoch "
                       f"{', '.join(map(str, result.best_epochs))}{', refit on train + validation' if refit else ''}, "
                       f"{result.fit_seconds:.0f} s)")
         print_metrics(result.metrics, "held-out test split (20 %)")
         if cascade_stage:
-            _train_text_stage(vs, target.parent / "text", plats, labels, seed, epochs, target_escalation)
+            text_dir = target.parent / "text"
+            thr = fit_text_stage(vs, text_dir, config, target_escalation, plats, progress=True)
+            console.print(f"text stage saved to [bold]{text_dir}[/]; cascade threshold {thr:.3f} escalates "
+                          f"~{target_escalation:.0%}")
     finally:
         vs.close()
-
-
-def _train_text_stage(vs, target: Path, plats, labels: str, seed: int, epochs: int, share: float) -> None:
-    import json
-
-    import numpy as np
-
-    from ..cascade import choose_threshold
-    from ..experiment import Split, label_paths, load_training_data, train_on_store
-    from ..model import inputs_from_stored, predict
-    from ..model.io import read_sidecar
-
-    result = train_on_store(vs, target, fusion="late", modalities="text+lexical", platforms=plats, labels=labels,
-                            seed=seed, epochs=epochs, record_split=False)
-    products = load_training_data(vs, plats)
-    paths = label_paths(products, labels)
-    split = Split.make(paths, seed)
-    val = predict(result.model, inputs_from_stored(products).take(split.val))
-    ok = np.array([p == paths[i] for p, i in zip(val.paths, split.val)])
-    thr = choose_threshold(val.path_conf, ok, target_escalation=share)
-    sidecar = read_sidecar(target)
-    sidecar["cascade_threshold"] = thr
-    sidecar["decode"] = "greedy"  # the decoding `thr` was chosen with; the cascade's stage 1 keeps it
-    (target / "model.json").write_text(json.dumps(sidecar, indent=1), encoding="utf-8")
-    console.print(f"text stage saved to [bold]{target}[/]; cascade threshold {thr:.3f} escalates ~{share:.0%}")
 
 
 @app.command("train-image-encoder")

@@ -21,6 +21,7 @@ from PIL import Image
 
 from ..product_words import product_words
 from ..store.base import SparseVector
+from ..store.schema import PresetRecord, StoreSchema, VectorSpec
 from .base import ImageEncoder, ModelLoadError, TextEncoder
 from .cache import CachedTextEncoder
 from .lexical import LexicalEncoder
@@ -53,20 +54,35 @@ class Preset:
     @property
     def image_vector(self) -> str | None:
         """Name of the image vector ("simclr_image"), None without an image encoder."""
-        return f"{self.image.name}_image" if self.image is not None else None
+        names = self.record().names(role="image")
+        return names[0] if names else None
+
+    def vectors(self) -> tuple[VectorSpec, ...]:
+        """Every vector the preset makes, each with the field it encodes and its encoder's role.
+
+        The store records these (`hiercat.store.schema`), so no reader ever works out a vector's
+        meaning from its name.
+        """
+        specs: list[VectorSpec] = []
+        if self.text is not None:
+            specs += [VectorSpec(f"{self.text.name}_{f}", f, "text", int(self.text.dim)) for f in TEXT_FIELDS]
+        if self.image is not None:
+            specs.append(VectorSpec(f"{self.image.name}_image", "image", "image", int(self.image.dim)))
+        if self.lexical is not None:
+            specs += [VectorSpec(f"{self.lexical.name}_{f}", f, "lexical") for f in SPARSE_FIELDS]
+        return tuple(specs)
+
+    def record(self) -> PresetRecord:
+        """What the store records of this preset: name, resolved options, vectors with fields and roles."""
+        return PresetRecord(self.name, dict(self.options), self.vectors())
 
     def vector_specs(self) -> dict[str, int]:
         """Dense vector names -> dimensions, e.g. {"minilm_title": 384, "minilm_brand": 384, "simclr_image": 512}."""
-        specs: dict[str, int] = {}
-        if self.text is not None:
-            specs.update({f"{self.text.name}_{f}": int(self.text.dim) for f in TEXT_FIELDS})
-        if self.image is not None:
-            specs[self.image_vector] = int(self.image.dim)
-        return specs
+        return self.record().dense()
 
     def sparse_names(self) -> list[str]:
         """Sparse vector names: ["lex_title", "lex_description"] when the lexical encoder is on."""
-        return [f"{self.lexical.name}_{f}" for f in SPARSE_FIELDS] if self.lexical is not None else []
+        return self.record().sparse_names()
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         """Text vectors of free strings (titles, brands or a search query); empty strings give zero rows."""
@@ -217,17 +233,25 @@ def _sample_images(source: str | Path | Sequence[str | Path], limit: int = 2000)
     return out
 
 
-def preset_from_meta(meta: Mapping[str, Any], **overrides: Any) -> Preset:
-    """Rebuild the preset a store was ingested with (from store meta or its "preset" entry)."""
-    record = meta.get("preset", meta) if isinstance(meta.get("preset"), Mapping) else meta
-    if not record or "name" not in record:
-        raise ValueError("the store records no encoder preset: ingest into it first")
-    options = {k: v for k, v in dict(record.get("options") or {}).items() if v is not None}
+def preset_from_meta(meta: Mapping[str, Any] | StoreSchema | PresetRecord, **overrides: Any) -> Preset:
+    """Rebuild the encoders a store was ingested with, from its schema, its preset record or its metadata dict."""
+    if isinstance(meta, StoreSchema):
+        record = meta.require_preset()
+    elif isinstance(meta, PresetRecord):
+        record = meta
+    else:
+        entry = meta.get("preset", meta) if isinstance(meta.get("preset"), Mapping) else meta
+        if not entry or "name" not in entry:
+            raise ValueError("the store records no encoder preset: ingest into it first")
+        record = PresetRecord.from_meta(entry)
+        from .fingerprint import check_store_files
+
+        check_store_files(meta)  # the weight files the store recorded, by hash, before loading them
+    options = {k: v for k, v in dict(record.options).items() if v is not None}
     options.update(overrides)
-    preset = load_preset(record["name"], **options)
-    expected = record.get("vectors")
-    if expected and dict(expected) != preset.vector_specs():
-        raise ModelLoadError(f"preset {record['name']!r} now makes vectors {preset.vector_specs()} but the store holds "
-                             f"{dict(expected)}: the models behind the options {options} changed; point them at the "
+    preset = load_preset(record.name, **options)
+    if record.dense() != preset.vector_specs():
+        raise ModelLoadError(f"preset {record.name!r} now makes vectors {preset.vector_specs()} but the store holds "
+                             f"{record.dense()}: the models behind the options {options} changed; point them at the "
                              "models the store was built with")
     return preset

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ..store.base import SparseVector
+from ..store.schema import PresetRecord, Role
 
 # Hashed lexical vectors (hiercat's LexicalEncoder, HashingVectorizer) live in a 2**18 space.
 DEFAULT_SPARSE_DIM = 2**18
@@ -104,6 +105,9 @@ class ModalityInputs:
 
     dense: dict[str, np.ndarray] = field(default_factory=dict)
     sparse: dict[str, CSRArrays] = field(default_factory=dict)
+    # What each vector encodes (field, role), as the store records it; None for inputs built by hand,
+    # which then have no roles (no pooled text, no modality dropout, no zero-shot).
+    vectors: PresetRecord | None = None
 
     def __post_init__(self) -> None:
         self.dense = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in self.dense.items()}
@@ -125,6 +129,14 @@ class ModalityInputs:
         """All modality names, dense first."""
         return [*self.dense, *self.sparse]
 
+    def names_of(self, field: str | Sequence[str] | None = None,
+                 role: Role | Sequence[Role] | None = None) -> list[str]:
+        """The inputs present whose recorded field / role match, in the store's order ([] without a record)."""
+        if self.vectors is None:
+            return []
+        present = set(self.names)
+        return [n for n in self.vectors.names(field, role) if n in present]
+
     def specs(self) -> list[ModalitySpec]:
         """Name, kind and dimension of every modality."""
         return [ModalitySpec(k, "dense", int(v.shape[1])) for k, v in self.dense.items()] + [
@@ -141,13 +153,14 @@ class ModalityInputs:
         return ModalityInputs(
             {k: v for k, v in self.dense.items() if k in modalities},
             {k: v for k, v in self.sparse.items() if k in modalities},
+            self.vectors,
         )
 
     def take(self, rows: Sequence[int] | np.ndarray) -> ModalityInputs:
         """The subset at the given row positions."""
         rows = np.asarray(rows, dtype=np.int64)
         return ModalityInputs({k: v[rows] for k, v in self.dense.items()},
-                              {k: v.take(rows) for k, v in self.sparse.items()})
+                              {k: v.take(rows) for k, v in self.sparse.items()}, self.vectors)
 
     def to_tensors(self, device: torch.device | str = "cpu") -> TensorInputs:
         """Move everything to `device` once, so batches are gathered there without host copies."""
@@ -194,5 +207,6 @@ def _to_csr(value) -> CSRArrays:
 
 def inputs_from_stored(products, modalities: Sequence[str] | None = None) -> ModalityInputs:
     """ModalityInputs from hiercat.dataset.StoredProducts (dense and sparse named vectors)."""
-    inputs = ModalityInputs(dict(products.dense), {k: CSRArrays.from_vectors(v) for k, v in products.sparse.items()})
+    inputs = ModalityInputs(dict(products.dense), {k: CSRArrays.from_vectors(v) for k, v in products.sparse.items()},
+                            products.vectors)
     return inputs.select(modalities)

@@ -23,11 +23,18 @@ if TYPE_CHECKING:
     from .server import ServerStore
 
 DEFAULT_STORE_PATH = Path("hiercat-store")
+Store = VectorStore
+"""What `open_store` returns: the embedded store or a server store, behind one protocol."""
 
 
 def open_store(path: str | Path | None = None, url: str | None = None, api_key: str | None = None,
                collection: str = COLLECTION) -> VectorStore:
-    """A server store when a url is given (or env QDRANT_URL is set), else the embedded store at path."""
+    """A server store when a url is given (or env QDRANT_URL is set), else the embedded store at path.
+
+    `path` may itself be a server URL (http:// or https://): `open_store("http://qdrant:6333")`.
+    """
+    if path is not None and str(path).startswith(("http://", "https://")):
+        path, url = None, str(path)
     url = url or os.environ.get("QDRANT_URL") or None
     if url:
         api_key = api_key or os.environ.get("QDRANT_API_KEY") or None
@@ -56,6 +63,7 @@ __all__ = [
     "SchemaError",
     "ServerStore",
     "SparseVector",
+    "Store",
     "StoreClosedError",
     "StoreError",
     "StoreLockedError",
