@@ -29,3 +29,28 @@ def test_lexical_vectors() -> None:
     # Char n-grams match near-spellings that share no word.
     kurta, kurti = enc.encode(["kurta", "kurti"])
     assert _dot(kurta, kurti) > 0.2  # 10 of 18 char n-grams shared; the word half differs
+
+
+def test_word_and_char_ngrams_hand_listed() -> None:
+    from hiercat.encoders.lexical import char_ngrams, word_ngrams
+
+    assert word_ngrams("Flip-Flops, RED") == ["w flip", "w flops", "w red", "w flip flops", "w flops red"]
+    assert char_ngrams("Tee", lo=2, hi=3) == ["c t", "cte", "cee", "ce ", "c te", "ctee", "cee "]
+    assert char_ngrams("ab", lo=2, hi=5) == ["c a", "cab", "cb ", "c ab", "cab ", "c ab "]  # capped at the padded word
+
+
+def test_transform_matches_encode_and_sublinear_tf() -> None:
+    import scipy.sparse as sp
+
+    from hiercat.encoders.lexical import to_sparse_vectors
+
+    enc = LexicalEncoder(n_features=2**10, char_range=(3, 3))
+    m = enc.transform(["red red red shoes", None, "red shoes"])
+    assert isinstance(m, sp.csr_matrix) and m.shape == (3, 2**10) and m[1].nnz == 0
+    np.testing.assert_allclose(np.asarray(m.multiply(m).sum(axis=1)).ravel(), [1.0, 0.0, 1.0], atol=1e-6)
+    # Repeating "red" three times raises its weight by 1 + log 3, not 3: the rows stay close.
+    assert 0.8 < _dot(*to_sparse_vectors(m[[0, 2]])) < 1.0
+    vs = enc.encode(["red red red shoes", "", "red shoes"])
+    np.testing.assert_array_equal(vs[0].indices, m[0].indices)
+    np.testing.assert_allclose(vs[0].values, m[0].data)
+    assert vs[2].indices.max() < 2**10
