@@ -58,3 +58,23 @@ def test_missing_models_raise_helpful_errors(tmp_path: Path) -> None:
         with pytest.raises(ModelLoadError) as err:
             build()
         assert hint in str(err.value) and str(missing) in str(err.value)
+
+
+def test_preset_encoding_zeroes_missing_fields_and_checks_lengths(images) -> None:
+    from hiercat.encoders.presets import Preset
+
+    from ..recluster.conftest import TinyImage, TinyText
+
+    p = Preset(name="tiny", text=TinyText(), image=TinyImage(), lexical=None)
+    text = p.encode_text(["Nike Shoes", "", "   "])
+    assert text.shape == (3, 256) and text[0].any() and not text[1:].any()  # blank strings are missing fields
+    ims = p.encode_images([None, images[0], None])
+    assert ims.shape == (3, 192) and not ims[0].any() and not ims[2].any() and ims[1].any()
+    assert not p.encode_images([None, None]).any()
+    with pytest.raises(ValueError, match="titles, brands, descriptions and images differ in length: 2, 1, 2, -"):
+        p.encode(["a", "b"], ["x"], None)
+    no_text = Preset(name="img", text=None, image=TinyImage(), lexical=None)
+    with pytest.raises(ValueError, match="preset 'img' has no text encoder"):
+        no_text.encode_text(["a"])
+    with pytest.raises(ValueError, match="preset 'tiny' has no image encoder"):
+        Preset(name="tiny", text=TinyText(), image=None, lexical=None).encode_images([images[0]])
