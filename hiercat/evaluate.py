@@ -81,24 +81,12 @@ def knn_row(store: VectorStore, products: StoredProducts, split: Split, labels: 
             k: int = 10) -> Row:
     """Qdrant kNN vote on the test products, neighbours restricted to the training + validation products."""
     paths = label_paths(products, labels)
-    fit_ids = [products.ids[i] for i in np.concatenate([split.train, split.val])]
-    store.ensure_schema({}, [], indexed_keywords=["eval_role"])  # the filter below needs it to stay fast
-    store.set_payload(fit_ids, {"eval_role": "reference"})
-    store.set_payload([products.ids[i] for i in split.test], {"eval_role": "query"})
+    fit_ids = frozenset(products.ids[i] for i in np.concatenate([split.train, split.val]))
     queries = products.dense[vector][split.test] if vector in products.dense else \
         [products.sparse[vector][i] for i in split.test]
     t0 = time.perf_counter()
-    votes = knn_classify(store, vector, list(queries), k=k, filter={"eval_role": "reference"})
+    votes = knn_classify(store, vector, list(queries), k=k, label_field=labels, members=lambda h: h.id in fit_ids)
     seconds = time.perf_counter() - t0
-    if labels != "path":
-        # The vote reads `path` payloads; map neighbours' labels through their own field instead.
-        by_id = dict(zip(products.payload["product_id"] + "\x1f" + products.payload["platform"],
-                         products.payload[labels]))
-        from .knn import vote
-        for v in votes:
-            for n in v.neighbours:
-                n.path = by_id.get(n.product_id + "\x1f" + n.platform, n.path)
-            v.path, v.confidence = vote(v.neighbours)
     metrics = evaluate_paths([paths[i] for i in split.test], [v.path for v in votes],
                              levels=max(len(p) for p in paths))
     return Row(f"kNN vote (k={k}, {vector})", [vector], "knn", metrics, 0.0, seconds)

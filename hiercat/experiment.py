@@ -194,6 +194,9 @@ def fit_and_score(
     """
     t0 = time.perf_counter()
     train_kwargs = {**shops_model_kwargs(inputs, modalities), **train_kwargs}
+    if fusion == "attention" and "fusion_kwargs" not in train_kwargs:  # which inputs are images, by their role
+        chosen = set(modalities if modalities is not None else inputs.names)
+        train_kwargs["fusion_kwargs"] = {"images": [n for n in inputs.names_of(role="image") if n in chosen]}
     train_in, train_paths = inputs.take(train), [paths[i] for i in train]
     val_pair = (inputs.take(val), [paths[i] for i in val])
     both = np.concatenate([train, val])

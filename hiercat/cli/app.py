@@ -64,6 +64,9 @@ def package_version() -> str:
 def _main(version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
                                        help="Print the version and exit.")) -> None:
     """Put the products of many shops into one taxonomy from title, brand and image."""
+    # The command line loads models from local paths or the local hub cache and never waits on an
+    # unreachable hub; a library caller decides that for its own process (HF_HUB_OFFLINE=0 re-enables it).
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 DEFAULT_STORE = "hiercat-store"

@@ -40,12 +40,12 @@ def demo(
     _run_step(train, platforms=None, labels="path", epochs=epochs, seed=0, out=None, cascade_stage=False,
               target_escalation=0.2, token_dropout=None, store=store, qdrant_url=None, collection="products")
     console.rule("3. classify held-out products, with kNN explanations from Qdrant")
-    from ..store import open_store
+    from ..store import point_id
+    from ..training_split import TrainingSplit
 
-    with open_store(store) as vs:
-        test_ids = {p.payload["product_id"] for p in vs.scroll({"split": "test"})}
+    held_out = set(TrainingSplit.load(store / "models" / "classifier").test)  # the model never saw these
     rows = pd.read_csv(catalog, dtype=str, keep_default_na=False)
-    new = rows[rows["product_id"].isin(test_ids)].head(200).copy()
+    new = rows[[point_id(p, i) in held_out for p, i in zip(rows["platform"], rows["product_id"])]].head(200).copy()
     new["image"] = [str((catalog.parent / p).resolve()) for p in new["image"]]
     new_file = work / "new_products.csv"
     new.to_csv(new_file, index=False)

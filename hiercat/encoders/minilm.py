@@ -38,7 +38,6 @@ class MiniLMEncoder:
 
     def __init__(self, model_path: str | Path | None = None, batch_size: int = 256,
                  device: str | torch.device | None = None) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
         path = Path(model_path or os.environ.get(ENV_MODEL) or packaged_model_dir())

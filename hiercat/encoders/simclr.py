@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import random
 import time
 from collections.abc import Callable, Sequence
 from importlib import resources
@@ -28,6 +27,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from ..seeding import seeded_by
 from .base import ModelLoadError, l2_normalize
 from .device import autocast, batched, pick_device
 
@@ -223,13 +223,7 @@ def _lr_at(step: int, total: int, base: float, warmup: int) -> float:
     return base * 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
 
 
-def _seed_everything(seed: int) -> torch.Generator:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
-
-
+@seeded_by("seed")  # reproducible augmentations and weights, the caller's random state untouched
 def train_simclr(
     image_paths: Sequence[str | Path],
     out_path: str | Path,
@@ -266,7 +260,7 @@ def train_simclr(
     if num_threads:
         torch.set_num_threads(num_threads)
     dev = pick_device(device)
-    gen = _seed_everything(seed)
+    gen = torch.Generator().manual_seed(seed)
     out_path = Path(out_path)
     pixels, bad = load_pixels(list(image_paths), input_size, progress)
     if len(pixels) < 2:

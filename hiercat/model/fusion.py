@@ -147,12 +147,12 @@ class LateFusion(nn.Module):
         return self.mlp(torch.cat([self.towers[n](feats[n]) for n in self.names], dim=1))
 
 
-def default_pairs(names: Sequence[str]) -> list[tuple[str, str]]:
+def default_pairs(names: Sequence[str], images: Sequence[str] = ()) -> list[tuple[str, str]]:
     """(query, key/value) pairs: each non-image modality attends to each image one, else every pair in order."""
-    images = [n for n in names if "image" in n]
-    others = [n for n in names if n not in images]
-    if images and others:
-        return [(q, kv) for q in others for kv in images]
+    imgs = [n for n in names if n in set(images)]
+    others = [n for n in names if n not in imgs]
+    if imgs and others:
+        return [(q, kv) for q in others for kv in imgs]
     return [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
 
 
@@ -164,11 +164,16 @@ class AttentionFusion(nn.Module):
     something to choose between.
     """
 
-    def __init__(self, dims: Mapping[str, int], pairs: Sequence[Sequence[str]] | None = None, width: int = 128,
+    def __init__(self, dims: Mapping[str, int], pairs: Sequence[Sequence[str]] | None = None,
+                 images: Sequence[str] | None = None, width: int = 128,
                  tokens: int = 4, heads: int = 4, hidden: Sequence[int] = (), dropout: float = 0.1):
         super().__init__()
         self.names = list(dims)
-        pairs = default_pairs(self.names) if pairs is None else [tuple(p) for p in pairs]
+        if images is None:
+            # A model saved before inputs carried their roles recorded neither pairs nor images; its
+            # pairs were drawn from the image vector's name, and must be again for its weights to load.
+            images = [n for n in self.names if n.endswith("_image")]
+        pairs = default_pairs(self.names, images) if pairs is None else [tuple(p) for p in pairs]
         unknown = sorted({m for p in pairs for m in p} - set(self.names))
         if unknown:
             raise KeyError(f"attention pairs name modalities not in the inputs: {', '.join(unknown)}")

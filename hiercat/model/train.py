@@ -13,6 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..metrics import as_path, hierarchical_prf, level_metrics
+from ..seeding import seeded_by
 from ..taxonomy import Taxonomy
 from .hierarchy import HierarchicalClassifier
 from .inputs import ModalityInputs, TensorInputs
@@ -148,6 +149,7 @@ def _evaluate(model: HierarchicalClassifier, data: TensorInputs, targets: torch.
     return total / max(len(data), 1), hierarchical_prf(true_paths, pred)["hF1"], macro
 
 
+@seeded_by("seed")  # the same weights for the same seed, the caller's random state untouched
 def train_classifier(
     inputs: ModalityInputs,
     label_paths: Sequence[Sequence[str] | str],
@@ -188,8 +190,6 @@ def train_classifier(
     if monitor not in MONITORS:
         raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
     t0 = time.perf_counter()
-    torch.manual_seed(seed)
-    np.random.seed(seed)
     dev = default_device(device)
     paths = [as_path(p) for p in label_paths]
     if len(paths) != len(inputs):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,8 @@ import numpy as np
 
 from ..encoders.base import TextEncoder, l2_normalize
 from ..store.base import VectorStore
-from ..taxonomy import Taxonomy, join_path, split_path
+from ..store.schema import read_schema, write_schema
+from ..taxonomy import join_path, split_path
 from .features import (
     DEFAULT_SPEC,
     build_features,
@@ -63,15 +66,15 @@ def _write_paths(store: VectorStore, paths: Mapping[str, tuple[str, ...]], clear
 def _record(store: VectorStore, category: tuple[str, ...], new_paths: Sequence[tuple[str, ...]],
             entry: dict[str, Any]) -> list[str]:
     """Add new label paths to the store taxonomy and append the change to meta['recategorizations']."""
-    meta = store.get_meta()
-    tax = Taxonomy.from_dict(meta["taxonomy"]) if meta.get("taxonomy") else store_taxonomy(store)
+    schema = read_schema(store)
+    tax = schema.taxonomy or store_taxonomy(store)
     nodes = {p[:k] for p in new_paths for k in range(len(category) + 1, len(p) + 1)}
     added = [join_path(p) for p in sorted(nodes) if p not in tax.paths]
     for p in sorted(set(new_paths)):
         tax.add_path(p, terminal=True)
-    meta["taxonomy"] = tax.to_dict()
-    meta.setdefault("recategorizations", []).append({**entry, "added_paths": added})
-    store.set_meta(meta)
+    schema.taxonomy = tax
+    schema.recategorizations.append({**entry, "added_paths": added})
+    write_schema(store, schema)
     return added
 
 
@@ -83,10 +86,10 @@ def _settle_taxonomy(store: VectorStore, category: tuple[str, ...]) -> list[str]
     an earlier recategorization added and that no product uses any more (renamed or re-clustered
     since) are removed; nodes that did not come from a recategorization are never touched.
     """
-    meta = store.get_meta()
-    tax = Taxonomy.from_dict(meta["taxonomy"])
+    schema = read_schema(store)
+    tax = schema.taxonomy or store_taxonomy(store)
     cat = join_path(category)
-    ours = {split_path(p) for r in meta.get("recategorizations", []) if r.get("category") == cat
+    ours = {split_path(p) for r in schema.recategorizations if r.get("category") == cat
             for p in r.get("added_paths", [])}
     removed = []
     for p in sorted(ours, key=len, reverse=True):
@@ -98,15 +101,15 @@ def _settle_taxonomy(store: VectorStore, category: tuple[str, ...]) -> list[str]
         tax.terminal.add(category)
     else:
         tax.terminal.discard(category)
-    meta["taxonomy"] = tax.to_dict()
-    store.set_meta(meta)
+    schema.taxonomy = tax
+    write_schema(store, schema)
     return removed
 
 
 def recategorized(store: VectorStore, category: str | Sequence[str]) -> list[dict[str, Any]]:
     """The meta records of earlier recategorizations of a category (oldest first)."""
     cat = join_path(split_path(category) if isinstance(category, str) else tuple(category))
-    return [r for r in store.get_meta().get("recategorizations", []) if r.get("category") == cat]
+    return [r for r in read_schema(store).recategorizations if r.get("category") == cat]
 
 
 def assign_to_nearest(
@@ -179,16 +182,63 @@ def assign_to_nearest(
         _write_paths(store, moved, clear_from=max(len(p) for p in paths))
     stayed = sorted(pid for pid, p in result.items() if p == cat)
     if stayed and history:
-        meta = store.get_meta()
-        mine = [r for r in meta["recategorizations"] if r.get("category") == join_path(cat)]
+        schema = read_schema(store)
+        mine = [r for r in schema.recategorizations if r.get("category") == join_path(cat)]
         mine[-1]["kept_at_category"] = sorted(set(mine[-1].get("kept_at_category", [])) | set(stayed))
-        store.set_meta(meta)
+        write_schema(store, schema)
     return result
+
+
+@contextmanager
+def all_or_nothing(store: VectorStore, category: Sequence[str]) -> Iterator[None]:
+    """Restore the store's metadata and the label payloads under `category` if the block does not complete.
+
+    Adopting a proposal writes payloads and metadata in several steps; an error or an interrupt
+    between them would leave products in sub-categories the taxonomy does not record (or the
+    reverse). Only label fields change under the category, so they are what is kept to put back.
+    """
+    schema = read_schema(store)
+    before: dict[str, dict[str, Any]] = {}
+    for point in store.scroll(category_filter(tuple(category))):
+        before[point.id] = {k: v for k, v in point.payload.items() if k in ("path", "levels", "depth")
+                            or k.startswith("level_")}
+    try:
+        yield
+    except BaseException:
+        deepest = max([len(v.get("levels") or []) for v in before.values()] + [0]) + MAX_NEW_LEVELS
+        groups: dict[str, list[str]] = defaultdict(list)
+        for pid, fields in before.items():
+            full = {**{f"level_{k}": None for k in range(1, deepest + 1)}, **fields}
+            groups[json.dumps(full, sort_keys=True, default=str)].append(pid)
+        for key, ids in groups.items():
+            store.set_payload(ids, json.loads(key))
+        write_schema(store, schema)
+        raise
+
+
+MAX_NEW_LEVELS = 4  # levels a proposal may add below a category (a cascade has 2 or 3)
 
 
 def apply_proposal(
     store: VectorStore,
     proposal: str | Path | Mapping[str, Any] | Proposal,
+    assign_rest: bool = True,
+    text_encoder: TextEncoder | None = None,
+) -> ApplyResult:
+    """Adopt a proposal (see `adopt`), all or nothing: on any error the store is left as it was."""
+    prop = proposal if isinstance(proposal, Proposal) else (
+        Proposal.from_dict(proposal) if isinstance(proposal, Mapping) else Proposal.load(proposal))
+    tax = store_taxonomy(store)
+    cat = split_path(prop.category)
+    if cat not in tax.paths:
+        raise ProposalError(f"category {prop.category!r} of the proposal is not in the store's taxonomy")
+    with all_or_nothing(store, cat):
+        return adopt(store, prop, assign_rest, text_encoder)
+
+
+def adopt(
+    store: VectorStore,
+    prop: Proposal,
     assign_rest: bool = True,
     text_encoder: TextEncoder | None = None,
 ) -> ApplyResult:
@@ -200,12 +250,8 @@ def apply_proposal(
     assign_rest, given the nearest new sub-category, except those the user kept at the category
     by a drop. Sub-categories of earlier runs that no product uses any more leave the taxonomy.
     """
-    prop = proposal if isinstance(proposal, Proposal) else (
-        Proposal.from_dict(proposal) if isinstance(proposal, Mapping) else Proposal.load(proposal))
     tax = store_taxonomy(store)
     cat = split_path(prop.category)
-    if cat not in tax.paths:
-        raise ProposalError(f"category {prop.category!r} of the proposal is not in the store's taxonomy")
     sub = prop.member_paths()
     # Only products still under the category are rewritten: one moved elsewhere since the proposal
     # was made (re-ingested with another mapping) is not pulled back.
@@ -241,9 +287,9 @@ def apply_proposal(
         assigned = assign_to_nearest(store, cat, entry["vectors"], entry["weights"], exclude=kept,
                                      text_encoder=text_encoder)
         if assigned:
-            meta = store.get_meta()
-            meta["recategorizations"][-1]["assigned_nearest"] = sum(p != cat for p in assigned.values())
-            store.set_meta(meta)
+            schema = read_schema(store)
+            schema.recategorizations[-1]["assigned_nearest"] = sum(p != cat for p in assigned.values())
+            write_schema(store, schema)
     removed = _settle_taxonomy(store, cat)
     counts = store.facet("path", category_filter(cat), limit=100_000)
     stayed = sum(p == cat for p in assigned.values())

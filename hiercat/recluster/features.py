@@ -41,16 +41,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {"image": 1.0, "words": 1.0, "terms": 0.0, "
 
 
 def vector_roles(names: Sequence[str]) -> dict[str, str]:
-    """Map roles to vector names: 'words' and 'terms' as they are, others by suffix (`simclr_image` -> image)."""
-    roles: dict[str, str] = {}
-    for name in sorted(names):
-        if name in COMPUTED:
-            roles[name] = name
-            continue
-        for role in ("image", "title", "brand"):
-            if name.endswith("_" + role) and role not in roles:
-                roles[role] = name
-    return roles
+    """The roles among feature keys: `role_vectors` keys its vectors by role ('image', 'words', 'title', ...)."""
+    return {n: n for n in names if n in ROLES}
 
 
 def fused_weights(weights: Mapping[str, float] | None = None) -> dict[str, float]:
@@ -158,10 +150,12 @@ def usable_rows(vectors: Mapping[str, np.ndarray], spec: str, weights: Mapping[s
 def store_text_encoder(store: VectorStore) -> TextEncoder | None:
     """The text encoder the store was ingested with (rebuilt from its meta), or None if it cannot be built."""
     from ..encoders import ModelLoadError, preset_from_meta
+    from ..store.errors import SchemaError
+    from ..store.schema import read_schema
 
     try:
-        return preset_from_meta(store.get_meta()).text
-    except (ValueError, KeyError, ModelLoadError, ImportError, OSError):
+        return preset_from_meta(read_schema(store)).text
+    except (ValueError, KeyError, ModelLoadError, ImportError, OSError, SchemaError):
         return None
 
 
@@ -171,11 +165,11 @@ def role_vectors(sel: Selection, spec: str, weights: Mapping[str, float],
 
     Returns the vectors, the spec and weights actually used (changed by the fallback, noted in `notes`).
     """
-    roles = vector_roles(list(sel.vectors))
+    roles = dict(sel.roles)
     if spec == "shared" and "image" not in roles:
         notes.append("vectors 'shared' need image vectors and the store holds none: clustering title words alone")
         spec = "words"
-    vecs = {roles[r]: sel.vectors[roles[r]] for r in needed_roles(spec, weights) if r in roles}
+    vecs = {r: sel.vectors[roles[r]] for r in needed_roles(spec, weights) if r in roles}
     w = dict(weights)
     if "words" in needed_roles(spec, weights):
         vecs["words"] = word_vectors(sel.column("title"), sel.column("brand"), sel.column("colour"))
@@ -188,7 +182,7 @@ def role_vectors(sel: Selection, spec: str, weights: Mapping[str, float],
         elif "title" in roles:
             notes.append("no text encoder available to re-encode cleaned titles: using the stored title vectors "
                          "(brand and colour words included) in place of 'terms'")
-            vecs[roles["title"]] = sel.vectors[roles["title"]]
+            vecs["title"] = sel.vectors[roles["title"]]
             if spec == "terms":
                 spec = "title"
             else:

@@ -24,7 +24,6 @@ from .features import (
     spec_for_size,
     store_text_encoder,
     usable_rows,
-    vector_roles,
 )
 from .figures import montage, sample_indices, scatter
 from .image_filter import filter_images_by_platform
@@ -186,7 +185,7 @@ def recluster(
     seconds["features"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    roles = vector_roles(list(sel.vectors))
+    roles = sel.roles
     keep = np.ones(len(sel), dtype=bool)
     image_result = None
     if image_filter and "image" in roles:

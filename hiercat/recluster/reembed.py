@@ -8,7 +8,6 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..encoders.base import open_images
-from .features import vector_roles
 from .select import Selection
 
 
@@ -22,9 +21,8 @@ def reembed_images(sel: Selection, weights: str | Path, device: str | None = Non
     """
     from ..encoders.simclr import SimCLRImageEncoder
 
-    roles = vector_roles(list(sel.vectors))
     encoder = SimCLRImageEncoder(weights, device=device, batch_size=batch_size)
-    name = roles.get("image", "simclr_image")
+    name = sel.roles.setdefault("image", "image")  # a store without image vectors gets them for this run
     out = np.zeros((len(sel), encoder.dim), dtype=np.float32)
     has = np.zeros(len(sel), dtype=bool)
     paths = sel.column("image")

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..store.base import VectorStore
+from ..store.schema import read_schema
 from ..taxonomy import Taxonomy, join_path, split_path
 
 
@@ -28,6 +29,8 @@ class Selection:
     payload: pd.DataFrame
     # Per vector name, which rows really have the vector (a product without image has a zero row).
     present: dict[str, np.ndarray] = field(default_factory=dict)
+    # Role -> stored vector name ("image", "title", "brand"), as the store's schema declares them.
+    roles: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -44,6 +47,7 @@ class Selection:
             vectors={k: v[index] for k, v in self.vectors.items()},
             payload=self.payload.iloc[index].reset_index(drop=True),
             present={k: v[index] for k, v in self.present.items()},
+            roles=dict(self.roles),
         )
 
     def column(self, name: str, default: str = "") -> np.ndarray:
@@ -56,9 +60,9 @@ class Selection:
 
 def store_taxonomy(store: VectorStore) -> Taxonomy:
     """The taxonomy recorded in the store's meta, else the tree of the stored label paths."""
-    meta = store.get_meta()
-    if meta.get("taxonomy"):
-        return Taxonomy.from_dict(meta["taxonomy"])
+    recorded = read_schema(store).taxonomy
+    if recorded is not None:
+        return recorded
     return Taxonomy.from_paths(store.facet("path", limit=1_000_000))
 
 
@@ -136,4 +140,18 @@ def select_category(
                 has[i] = True
         vecs[n], present[n] = mat, has
     payload = pd.DataFrame.from_records(rows) if rows else pd.DataFrame(columns=["path", "platform"])
-    return Selection(category=path, ids=ids, vectors=vecs, payload=payload, present=present)
+    return Selection(category=path, ids=ids, vectors=vecs, payload=payload, present=present,
+                     roles=stored_roles(store, names))
+
+
+def stored_roles(store: VectorStore, names: Sequence[str]) -> dict[str, str]:
+    """Recluster's roles ("image", "title", "brand") -> the store's vector of that field, among `names`."""
+    record = read_schema(store).preset
+    if record is None:
+        return {}
+    out = {}
+    for role, fld, kind in (("image", "image", "image"), ("title", "title", "text"), ("brand", "brand", "text")):
+        found = [n for n in record.names(field=fld, role=kind) if n in set(names)]  # type: ignore[arg-type]
+        if found:
+            out[role] = found[0]
+    return out

@@ -27,6 +27,10 @@ LABEL_FIELDS = ("path", "native_category")
 """Payload fields a model can learn: the target-taxonomy path, or the shop's own category."""
 
 
+class StoreRecordError(SchemaError, ValueError):
+    """The store's record is missing (nothing ingested yet), written by a newer hiercat, or damaged."""
+
+
 @dataclass(frozen=True)
 class VectorSpec:
     """One named vector of the store: the field it encodes, the role of its encoder, its size (None if sparse)."""
@@ -89,7 +93,7 @@ class PresetRecord:
             entry = fields.get(name)
             if not isinstance(entry, Mapping) or entry.get("field") not in FIELDS or \
                     entry.get("role") not in ("text", "image", "lexical"):
-                raise SchemaError(f"the store's record of vector {name!r} has no valid field and role ({entry!r}); "
+                raise StoreRecordError(f"the store's record of vector {name!r} has no valid field and role ({entry!r}); "
                                   "the store's metadata is damaged: re-ingest into a new store")
             specs.append(VectorSpec(name, str(entry["field"]), entry["role"], int(dense[name]) if name in dense
                                     else None))
@@ -137,7 +141,7 @@ class StoreSchema:
     def require_preset(self) -> PresetRecord:
         """The preset, or a SchemaError telling to ingest first."""
         if self.preset is None:
-            raise SchemaError("the store is empty: run `hiercat ingest` first")
+            raise StoreRecordError("the store is empty: run `hiercat ingest` first")
         return self.preset
 
     def with_taxonomy(self, taxonomy: Taxonomy) -> StoreSchema:
@@ -164,14 +168,14 @@ class StoreSchema:
         """Read (and migrate) a metadata dict; SchemaError for a newer version or a damaged record."""
         version = int(meta.get("schema_version", 1))
         if version > SCHEMA_VERSION:
-            raise SchemaError(f"this store was written by a newer hiercat (store schema {version}; this hiercat "
+            raise StoreRecordError(f"this store was written by a newer hiercat (store schema {version}; this hiercat "
                               f"reads up to {SCHEMA_VERSION}): upgrade hiercat (pip install -U hiercat)")
         known = {"schema_version", "preset", "taxonomy", "taxonomy_sources", "recategorizations", "label_fields"}
         record = meta.get("preset")
         try:
             taxonomy = Taxonomy.from_dict(meta["taxonomy"]) if meta.get("taxonomy") else None
         except (KeyError, TypeError, ValueError) as exc:
-            raise SchemaError(f"the store's recorded taxonomy cannot be read ({exc}): the metadata is damaged") from exc
+            raise StoreRecordError(f"the store's recorded taxonomy cannot be read ({exc}): the metadata is damaged") from exc
         return cls(
             preset=PresetRecord.from_meta(record) if record else None,
             taxonomy=taxonomy,

@@ -25,7 +25,7 @@ def test_fusion_shapes_and_unimodal_subsets(kind):
 def test_default_attention_pairs_and_unknown_names():
     from hiercat.model.fusion import default_pairs
 
-    assert default_pairs(["minilm_title", "simclr_image", "lex"]) == [("minilm_title", "simclr_image"),
+    assert default_pairs(["minilm_title", "simclr_image", "lex"], images=["simclr_image"]) == [("minilm_title", "simclr_image"),
                                                                     ("lex", "simclr_image")]
     # Without an image (or only images), every pair in order.
     assert default_pairs(["a", "b", "c"]) == [("a", "b"), ("a", "c"), ("b", "c")]
