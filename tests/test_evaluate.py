@@ -57,3 +57,68 @@ def test_leave_one_shop_out_needs_two_shops(demo_store: Path, tmp_path: Path) ->
     assert res.exit_code == 1
     said = " ".join(res.output.split())  # rich wraps long lines at the runner's 80 columns
     assert "leave-one-shop-out needs products of two platforms or more; the store has ['myntra']" in said
+
+
+# ---- the pure functions, on a small store of real demo rows and tiny encoders ----------------------
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """40 demo rows (the first 10 relabelled as shop 'other') with tiny text, image and lexical vectors."""
+    from hiercat.catalog import CatalogOptions
+    from hiercat.dataset import load_products
+    from hiercat.encoders.lexical import LexicalEncoder
+    from hiercat.encoders.presets import Preset
+    from hiercat.ingest import ingest
+    from hiercat.store import EdgeStore
+
+    from .conftest import DEMO
+    from .recluster.conftest import TinyImage, TinyText
+
+    root = tmp_path_factory.mktemp("evaluate")
+    df = pd.read_csv(DEMO / "myntra" / "products.csv", dtype=str, keep_default_na=False).head(40)
+    df["image"] = [str((DEMO / "myntra" / p).resolve()) for p in df["image"]]
+    df.loc[:9, "platform"] = "other"
+    df.to_csv(root / "products.csv", index=False)
+    with EdgeStore(root / "store") as store:
+        ingest(root / "products.csv", store, Preset("tiny", TinyText(), TinyImage(), LexicalEncoder()), CatalogOptions())
+        return load_products(store), df
+
+
+def test_grid_rows_are_unimodal_rows_then_every_fusion(small) -> None:
+    from hiercat.evaluate import grid_rows
+    from hiercat.model import inputs_from_stored
+
+    products, _ = small
+    rows = grid_rows(inputs_from_stored(products))
+    assert [(name, fusion) for name, _, fusion in rows] == [
+        ("text only", "early"), ("lexical only", "early"), ("image only", "early"), ("text + lexical (late)", "late"),
+        ("all, early fusion", "early"), ("all, late fusion", "late"), ("all, attention fusion", "attention")]
+    mods = {name: m for name, m, _ in rows}
+    assert sorted(mods["text only"]) == ["tiny_brand", "tiny_title"] and mods["image only"] == ["tiny_image"]
+    assert sorted(mods["lexical only"]) == ["lex_description", "lex_title"]
+    assert sorted(mods["all, late fusion"]) == sorted([*products.dense, *products.sparse])
+
+
+def test_cross_platform_rows_and_label_coverage(small) -> None:
+    from hiercat.evaluate import cross_platform
+
+    products, df = small
+    rows = cross_platform(products, "myntra", "other", fusions=("early",), epochs=1, modalities=["lex_title"])
+    [row] = rows
+    assert row.name == "myntra → other, early fusion" and row.modalities == ["lex_title"] and row.fusion == "early"
+    seen = set(df["category"][10:])
+    assert row.extra["label_coverage"] == pytest.approx(sum(c in seen for c in df["category"][:10]) / 10)
+    assert row.metrics["n"] == 10 and 0.0 <= row.metrics["hF1"] <= 1.0
+    with pytest.raises(ValueError, match="need products of both 'myntra' and 'nowhere'"):
+        cross_platform(products, "myntra", "nowhere")
+
+
+def test_leave_one_shop_out_refuses_unknown_platforms(small) -> None:
+    from hiercat.evaluate import leave_one_shop_out
+
+    products, _ = small
+    with pytest.raises(ValueError, match="no products of platform\\(s\\) nowhere; the store has myntra, other"):
+        leave_one_shop_out(products, platforms=["nowhere"])
+    one = products.where(products.payload["platform"] == "myntra")
+    with pytest.raises(ValueError, match=r"two platforms or more; the store has \['myntra'\]"):
+        leave_one_shop_out(one)
