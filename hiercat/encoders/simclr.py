@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torchvision
 from PIL import Image, ImageOps
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
@@ -105,7 +105,8 @@ def load_weights(path: str | Path) -> tuple[SimCLRNet, dict[str, Any]]:
             state = {k: f.get_tensor(k) for k in f.keys()}
         net = SimCLRNet()
         net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    except (OSError, RuntimeError, ValueError) as exc:
+    # SafetensorError (a damaged or truncated file) derives from none of the others.
+    except (OSError, RuntimeError, ValueError, SafetensorError) as exc:
         raise ModelLoadError(f"SimCLR image encoder: cannot read weights {path} ({exc}); "
                              f"point {ENV_WEIGHTS} at a file written by `hiercat train-image-encoder`") from exc
     meta: dict[str, Any] = {}
