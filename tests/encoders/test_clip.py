@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from hiercat.encoders import load_preset, preset_from_meta
 
@@ -37,3 +38,15 @@ def test_clip_preset_vector_names(tiny_clip, images) -> None:
     assert not dense["clip_brand"][1].any() and len(sparse["lex_title"]) == 2
     again = preset_from_meta({"preset": {"name": p.name, "vectors": p.vector_specs(), "options": p.options}})
     np.testing.assert_allclose(again.encode_text(["Nike shoes"]), dense["clip_title"][:1], atol=1e-5)
+
+
+def test_resolve_model_name_for_builtin_config_and_folder(tiny_clip, tmp_path) -> None:
+    from hiercat.encoders import ModelLoadError
+    from hiercat.encoders.clip import resolve_model_name
+
+    config, _ = tiny_clip
+    assert resolve_model_name("ViT-B-32") == "ViT-B-32" and resolve_model_name("hf-hub:org/m") == "hf-hub:org/m"
+    assert resolve_model_name(str(config)) == config.stem  # registered with open_clip under its file stem
+    assert resolve_model_name(str(tmp_path)) == f"local-dir:{tmp_path}"
+    with pytest.raises(ModelLoadError, match="model config .*missing.json not found"):
+        resolve_model_name(str(tmp_path / "missing.json"))

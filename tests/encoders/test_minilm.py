@@ -12,3 +12,10 @@ def test_minilm_dim_normalized_and_semantic(minilm) -> None:
     _unit_rows(v[:3])
     assert not v[3].any(), "an empty title is a missing field: zero row"
     assert v[0] @ v[1] > v[0] @ v[2] + 0.1
+
+
+def test_the_packaged_model_folder_is_found() -> None:
+    from hiercat.encoders.minilm import packaged_model_dir
+
+    folder = packaged_model_dir()
+    assert folder.is_dir() and (folder / "config.json").is_file()

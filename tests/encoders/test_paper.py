@@ -55,3 +55,22 @@ def test_paper_preset(tiny_paper, images, tmp_path: Path) -> None:
     dense, _ = p.encode(["Nike shoes"], ["Nike"], [images[0]])
     assert dense["vit_image"].shape == (1, specs["vit_image"])
     assert preset_from_meta({"name": "paper", "vectors": specs, "options": p.options}).vector_specs() == specs
+
+
+def test_pca_reducer_keeps_the_asked_variance_and_round_trips(tmp_path: Path) -> None:
+    from hiercat.encoders.paper import PCAReducer
+
+    rng = np.random.default_rng(0)
+    # Three strong directions in 20 dimensions plus a little noise: 90 % of the variance needs exactly 3.
+    x = rng.normal(size=(200, 3)) @ (rng.normal(size=(3, 20)) * [[5.0], [4.0], [3.0]]) + 0.01 * rng.normal(size=(200, 20))
+    pca = PCAReducer.fit(x, variance=0.9, meta={"model": "tiny"})
+    assert pca.dim in (2, 3) and pca.explained_variance_ratio.sum() >= 0.9 - 1e-6
+    assert pca.meta == {"model": "tiny", "variance_target": 0.9, "n_samples": 200}
+    z = pca.transform(x)
+    assert z.shape == (200, pca.dim) and abs(float(z.mean())) < 1e-3
+    pca.save(tmp_path / "p" / "pca.safetensors")
+    again = PCAReducer.load(tmp_path / "p" / "pca.safetensors")
+    assert again.meta == pca.meta and again.components.flags["C_CONTIGUOUS"]
+    np.testing.assert_allclose(again.transform(x), z, atol=1e-4)
+    with pytest.raises(ValueError, match="PCA needs at least 2 samples, got 1"):
+        PCAReducer.fit(x[:1])
