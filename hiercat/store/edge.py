@@ -13,6 +13,7 @@ from . import _common as c
 from ._files import FolderLock, read_json, write_json_atomic
 from .base import Filter, Hit, PointData, SparseVector
 from .errors import SchemaError, StoreClosedError, StoreError, StoreLockedError
+from .options import DEFAULT_STORAGE, INT8_QUANTILE, StorageOptions
 
 META_FILE = "hiercat.json"
 LOCK_FILE = "hiercat.lock"
@@ -31,6 +32,15 @@ def _edge_filter(filter: Filter | None) -> qe.Filter | None:
         for k, v in conds
     ]
     return qe.Filter(must=must)
+
+
+def _vector_params(dim: int, storage: StorageOptions) -> qe.EdgeVectorParams:
+    quantization = None
+    if storage.int8:
+        # always_ram: the quantized copy is what HNSW walks; the originals (maybe on disk) only rescore.
+        quantization = qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=INT8_QUANTILE, always_ram=True)
+    return qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine, on_disk=storage.on_disk or None,
+                               quantization_config=quantization)
 
 
 def _to_point(p: PointData) -> qe.Point:
@@ -53,10 +63,15 @@ def _from_record(rec: Any) -> PointData:
 class EdgeStore:
     """The VectorStore on an embedded Qdrant Edge shard (a folder on disk; created or loaded)."""
 
-    def __init__(self, path: str | Path, *, hnsw_ef: int | None = None) -> None:
+    def __init__(self, path: str | Path, *, hnsw_ef: int | None = None, storage: StorageOptions | None = None) -> None:
         self.path = Path(path)
         # Beam width of non-exact searches; None keeps the engine default (ef_construct, 100).
         self.hnsw_ef = hnsw_ef
+        # Layout of a shard this store creates (on-disk vectors, int8 quantization); a loaded one keeps its own.
+        self.storage = storage or DEFAULT_STORAGE
+        if self.storage.cluster_only:
+            raise ValueError("shards, replicas and write consistency belong to a Qdrant server or cluster "
+                             "(--qdrant-url); the embedded store is one shard on one machine")
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock: FolderLock | None = FolderLock(self.path, LOCK_FILE)
         self._shard: qe.EdgeShard | None = None
@@ -152,7 +167,7 @@ class EdgeStore:
             if not dense and not sparse:
                 raise SchemaError("ensure_schema needs at least one dense or sparse vector to create a store")
             config = qe.EdgeConfig(
-                vectors={n: qe.EdgeVectorParams(size=int(d), distance=qe.Distance.Cosine) for n, d in dense.items()},
+                vectors={n: _vector_params(int(d), self.storage) for n, d in dense.items()},
                 sparse_vectors={n: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf) for n in sparse},
             )
             self._shard = qe.EdgeShard.create(str(self.path), config)

@@ -12,6 +12,7 @@ from qdrant_client import QdrantClient, models
 from . import _common as c
 from .base import COLLECTION, Filter, Hit, PointData, SparseVector
 from .errors import SchemaError, StoreClosedError, StoreError
+from .options import DEFAULT_STORAGE, INT8_QUANTILE, StorageOptions
 
 META_POINT_ID = 1
 UPSERT_CHUNK = 512
@@ -30,6 +31,22 @@ def _filter(filter: Filter | None) -> models.Filter | None:
         for k, v in conds
     ]
     return models.Filter(must=must)
+
+
+def _vector_params(dim: int, storage: StorageOptions) -> models.VectorParams:
+    quantization = None
+    if storage.int8:
+        # always_ram: the quantized copy is what HNSW walks; the originals (maybe on disk) only rescore.
+        quantization = models.ScalarQuantization(scalar=models.ScalarQuantizationConfig(
+            type=models.ScalarType.INT8, quantile=INT8_QUANTILE, always_ram=True))
+    return models.VectorParams(size=dim, distance=models.Distance.COSINE, on_disk=storage.on_disk or None,
+                               quantization_config=quantization)
+
+
+def _cluster_params(storage: StorageOptions) -> dict[str, Any]:
+    """create_collection's distribution arguments (ignored by a single node and by local mode)."""
+    return {"shard_number": storage.shards, "replication_factor": storage.replicas,
+            "write_consistency_factor": storage.write_consistency}
 
 
 def _to_point(p: PointData) -> models.PointStruct:
@@ -56,13 +73,15 @@ class ServerStore:
 
     def __init__(self, url: str | None = None, api_key: str | None = None, collection: str = COLLECTION,
                  location: str | None = None, path: str | None = None, *,
-                 hnsw_ef: int | None = None) -> None:
+                 hnsw_ef: int | None = None, storage: StorageOptions | None = None) -> None:
         if sum(x is not None for x in (url, location, path)) != 1:
             raise ValueError("ServerStore needs exactly one of url= (a server), "
                              "location=':memory:' or path= (local mode)")
         self.collection = collection
         # Beam width of non-exact searches; None keeps the server default (ef_construct, 100).
         self.hnsw_ef = hnsw_ef
+        # Layout of a collection this store creates: shards/replicas over a cluster, on-disk vectors, int8.
+        self.storage = storage or DEFAULT_STORAGE
         self.meta_collection = f"{collection}__meta"
         # Local mode keeps no payload indexes (filters scan) and facets any key; a server does neither.
         self.local = path is not None or location == ":memory:"
@@ -136,9 +155,11 @@ class ServerStore:
                 raise SchemaError("ensure_schema needs at least one dense or sparse vector to create a collection")
             self.client.create_collection(
                 self.collection,
-                vectors_config={n: models.VectorParams(size=int(d), distance=models.Distance.COSINE)
-                                for n, d in dense.items()},
-                sparse_vectors_config={n: models.SparseVectorParams(modifier=models.Modifier.IDF) for n in sparse},
+                vectors_config={n: _vector_params(int(d), self.storage) for n, d in dense.items()},
+                sparse_vectors_config={n: models.SparseVectorParams(
+                    modifier=models.Modifier.IDF, index=models.SparseIndexParams(on_disk=True) if self.storage.on_disk
+                    else None) for n in sparse},
+                **_cluster_params(self.storage),
             )
             self._exists = True
         else:
@@ -232,8 +253,10 @@ class ServerStore:
         except (TypeError, ValueError) as e:
             raise TypeError(f"store metadata must be JSON-serialisable: {e}") from e
         if not self.client.collection_exists(self.meta_collection):
+            # One shard, but as many replicas as the products: the metadata must survive the same lost nodes.
             self.client.create_collection(
-                self.meta_collection, vectors_config=models.VectorParams(size=1, distance=models.Distance.COSINE))
+                self.meta_collection, vectors_config=models.VectorParams(size=1, distance=models.Distance.COSINE),
+                shard_number=1 if self.storage.shards else None, replication_factor=self.storage.replicas)
         self.client.upsert(self.meta_collection, [models.PointStruct(
             id=META_POINT_ID, vector=[1.0], payload={"json": text})], wait=True)
 
