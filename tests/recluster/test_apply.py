@@ -91,3 +91,14 @@ def test_products_ingested_later_go_to_the_nearest_cluster(built, fresh) -> None
     leaves = {SHOES + " > " + " > ".join(p) for p in Proposal.load(root / "out" / "proposal.json").member_paths().values()}
     assert got.payload["path"] in leaves and got.payload["depth"] >= 3
     assert got.payload["level_3"] == " > ".join(got.payload["levels"][:3])
+
+
+def test_label_fields_write_every_prefix_and_clear_deeper_ones() -> None:
+    from hiercat.recluster.apply import label_fields
+
+    assert label_fields(("A", "Shoes", "Boots")) == {"path": "A > Shoes > Boots", "levels": ["A", "Shoes", "Boots"],
+                                                     "depth": 3, "level_1": "A", "level_2": "A > Shoes",
+                                                     "level_3": "A > Shoes > Boots"}
+    # Moved back up to Shoes: level_3 and level_4 must not keep a stale prefix that filters would match.
+    up = label_fields(("A", "Shoes"), clear_from=4)
+    assert up["depth"] == 2 and up["level_2"] == "A > Shoes" and up["level_3"] is None and up["level_4"] is None

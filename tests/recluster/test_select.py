@@ -36,3 +36,18 @@ def test_ambiguous_name_lists_candidates() -> None:
     with pytest.raises(CategoryError) as err:
         select_category(store, "Shoes")
     assert "Men > Shoes" in str(err.value) and "Women > Shoes" in str(err.value)
+
+
+def test_resolve_category_by_path_bare_name_and_nested_repeat() -> None:
+    from hiercat.recluster.select import category_filter, resolve_category
+
+    tax = Taxonomy.from_paths(["A > Shoes > Casual > Shoes", "A > Shoes > Boots", "B > Bags"])
+    assert resolve_category(tax, "A > Shoes > Boots") == ("A", "Shoes", "Boots")
+    assert resolve_category(tax, ["B", "Bags"]) == ("B", "Bags")
+    # After a recategorization 'Shoes' also names A > Shoes > Casual > Shoes; the bare name means the top one.
+    assert resolve_category(tax, "shoes") == ("A", "Shoes")
+    with pytest.raises(CategoryError, match="no category 'Boot' in the store's taxonomy; did you mean 'Boots'"):
+        resolve_category(tax, "Boot")
+    assert category_filter(("A", "Shoes"), {"platform": "hm"}) == {"level_2": "A > Shoes", "platform": "hm"}
+    with pytest.raises(CategoryError, match="filter level_2='B > Bags' contradicts the category 'A > Shoes'"):
+        category_filter(("A", "Shoes"), {"level_2": "B > Bags"})

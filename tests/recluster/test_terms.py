@@ -28,3 +28,19 @@ def test_word_vectors_keep_type_words(built) -> None:
     tiny = word_vectors(["Puma Men Black Flip Flops", "Nike Women Heels", "Adidas Men White"], ["Puma", "Nike", "Adidas"])
     assert tiny.shape == (3, 64) and tiny.any(axis=1).sum() >= 2
     assert not word_vectors(["Puma Black", ""], ["Puma"]).any()
+
+
+def test_cleaned_titles_drop_brand_colour_audience_and_stop_words() -> None:
+    from hiercat.recluster.terms import clean_titles, titles_or_cleaned, tokens
+
+    assert tokens("Puma Men's 2-in-1 Black Flip-Flops") == ["puma", "men", "in", "black", "flip", "flops"]
+    titles = ["Puma Men Black Running Shoes", "Nike Women White Running Shoes", "Puma Black", "Sports Men Sandals",
+              "Nike Sports Shoes", "Puma Sports Shoes", "Nike Unisex Sports Shoes"]
+    brands = ["Puma", "Nike", "Puma", "Sports", "Nike", "Puma", "Nike"]
+    colours = ["Black", "White", "Black", "", "", "", ""]
+    # 'sports' is the brand of one product but in 4 titles (more than twice its brand's count): a word kept.
+    assert clean_titles(titles, brands, colours) == ["running shoes", "running shoes", "", "sports sandals",
+                                                     "sports shoes", "sports shoes", "sports shoes"]
+    assert titles_or_cleaned(titles, brands, colours)[2] == "puma black"  # nothing left: the whole title
+    # A brand word in no more than twice as many titles as its brand's products is a brand word.
+    assert clean_titles(["Sports Men Sandals", "Sports Shoes"], ["Sports", "Sports"]) == ["sandals", "shoes"]
