@@ -42,3 +42,15 @@ def test_shared_vectors_on_demo_shoes_and_small_selections(built) -> None:
                        seed=0, make_scatter=False, montage_size=0)
     assert report.params["vectors"] == "shared" and report.params["used"] == "shared"
     assert report.n_clustered == 289 and report.levels[0].purity >= 0.55
+
+
+def test_centred_removes_the_shared_component_and_keeps_absent_rows_zero() -> None:
+    from hiercat.recluster.features import centred
+
+    x = np.array([[10.0, 1.0], [10.0, -1.0], [0.0, 0.0], [10.0, 3.0]])
+    out = centred(x)
+    # Mean of the present rows is (10, 1): the rows become (0, 0), (0, -2), (0, 2) before normalizing.
+    np.testing.assert_allclose(out, [[0, 0], [0, -1], [0, 0], [0, 1]], atol=1e-6)
+    np.testing.assert_allclose(centred(x, present=np.array([True, True, False, False])),
+                               [[0, 1], [0, -1], [0, 0], [0, 0]], atol=1e-6)  # a row marked absent stays zero
+    assert not centred(np.zeros((3, 2))).any()
