@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .base import ModelLoadError, l2_normalize
-from .device import autocast, pick_device
+from .device import autocast, default_batch_size, pick_device
 
 ENV_MODEL = "HIERCAT_MINILM"
 
@@ -36,7 +36,7 @@ class MiniLMEncoder:
     name = "minilm"
     dim = 384
 
-    def __init__(self, model_path: str | Path | None = None, batch_size: int = 256,
+    def __init__(self, model_path: str | Path | None = None, batch_size: int | None = None,
                  device: str | torch.device | None = None) -> None:
         from sentence_transformers import SentenceTransformer
 
@@ -47,7 +47,7 @@ class MiniLMEncoder:
                 f"pass model_path= or set {ENV_MODEL}=/path/to/all-MiniLM-L6-v2 (a folder with modules.json)"
             )
         self.device = pick_device(device)
-        self.batch_size = batch_size
+        self.batch_size = batch_size or default_batch_size(self.device)
         self.model_path = path
         try:
             self.model = SentenceTransformer(str(path), device=str(self.device), local_files_only=True)

@@ -29,7 +29,7 @@ from torch import nn
 
 from ..seeding import seeded_by
 from .base import ModelLoadError, l2_normalize
-from .device import autocast, batched, pick_device
+from .device import autocast, batched, default_batch_size, pick_device, to_device
 
 ENV_WEIGHTS = "HIERCAT_SIMCLR_WEIGHTS"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -124,7 +124,7 @@ class SimCLRImageEncoder:
     name = "simclr"
 
     def __init__(self, weights: str | Path | None = None, device: str | torch.device | None = None,
-                 output: str | None = None, batch_size: int = 256) -> None:
+                 output: str | None = None, batch_size: int | None = None) -> None:
         self.weights = Path(weights) if weights is not None else default_weights_path()
         net, self.meta = load_weights(self.weights)
         self.output = output or str(self.meta.get("output", "backbone"))
@@ -133,7 +133,7 @@ class SimCLRImageEncoder:
         self.dim = BACKBONE_DIM if self.output == "backbone" else PROJECTION_DIM
         self.input_size = int(self.meta.get("input_size", 64))
         self.device = pick_device(device)
-        self.batch_size = batch_size
+        self.batch_size = batch_size or default_batch_size(self.device)
         self.net = net.to(self.device).eval()
         self._mean = torch.tensor(self.meta.get("mean", IMAGENET_MEAN)).view(1, 3, 1, 1)
         self._std = torch.tensor(self.meta.get("std", IMAGENET_STD)).view(1, 3, 1, 1)
@@ -149,7 +149,7 @@ class SimCLRImageEncoder:
         """[len(images), dim] float32, rows L2-normalized."""
         out = np.zeros((len(images), self.dim), dtype=np.float32)
         for lo, chunk in zip(range(0, len(images), self.batch_size), batched(list(images), self.batch_size)):
-            x = self.preprocess(chunk).to(self.device)
+            x = to_device(self.preprocess(chunk), self.device)
             with autocast(self.device):
                 h = self.net.backbone(x)
                 if self.output == "projection":

@@ -69,3 +69,16 @@ def test_cluster_options_are_refused_where_they_mean_nothing(tmp_path: Path) -> 
         StorageOptions(quantization="int4")
     with pytest.raises(ValueError, match="at least 1"):
         StorageOptions(shards=0)
+
+
+def test_cli_refuses_cluster_options_for_the_embedded_store(tmp_path: Path, demo_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hiercat.cli import app
+
+    res = CliRunner().invoke(app, ["ingest", str(demo_dir / "myntra"), "--store", str(tmp_path / "s"),
+                                   "--shards", "3"])
+    assert res.exit_code != 0 and "Qdrant server" in res.output
+    res = CliRunner().invoke(app, ["ingest", str(demo_dir / "myntra"), "--store", str(tmp_path / "s"),
+                                   "--quantization", "int4"])
+    assert res.exit_code != 0 and "quantization" in res.output
