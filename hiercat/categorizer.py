@@ -231,6 +231,9 @@ class Categorizer(BaseEstimator):
         split = self.split_
         return {
             "preset": self.vectors_.to_meta() if self.vectors_ is not None else None,
+            # which weight files made the vectors (hiercat.encoders.fingerprint): classify refuses other encoders
+            "encoder_fingerprint": self.store_.get_meta().get("encoder_fingerprint")
+            if getattr(self, "store_", None) is not None else None,
             "labels": self.config_.labels, "platforms": self.platforms_, "seed": self.config_.seed,
             "metrics": self.metrics_, "history": self.history_, "decode": self.config_.decode,
             "split_sizes": {"train": len(split.train), "val": len(split.val), "test": len(split.test)},

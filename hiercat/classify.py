@@ -16,8 +16,8 @@ from .breadcrumbs import pool_by_breadcrumb
 from .calibration import SourceCalibration
 from .cascade import CascadeResult, cascade_predict
 from .catalog import CatalogError, CatalogOptions, read_table, validate
-from .encoders.fingerprint import check_model_encoders
 from .encoders.base import open_images
+from .encoders.fingerprint import check_model_encoders
 from .knn import KnnVote, knn_classify
 from .model import ClassifierModel, ModalityInputs, Predictions, load_model, predict, predict_path_scores
 from .model.inputs import CSRArrays

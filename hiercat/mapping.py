@@ -36,7 +36,17 @@ class CategoryMapping:
         file = Path(file)
         if not file.exists():
             raise MappingError(f"{file}: mapping file not found")
-        df = pd.read_csv(file, dtype=str, keep_default_na=False)
+        import io
+
+        from .catalog_read import CatalogError, decode_utf8
+
+        try:
+            text = decode_utf8(file, file.read_bytes())
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        except CatalogError as exc:
+            raise MappingError(str(exc)) from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise MappingError(f"{file}: cannot read the mapping CSV: {' '.join(str(exc).split())}") from None
         target_col = next((c for c in ("gpt_category", "target_category", "target") if c in df.columns), None)
         if "native_category" not in df.columns or target_col is None:
             raise MappingError(f"{file}: needs columns native_category and gpt_category (or target_category)")

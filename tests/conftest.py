@@ -77,3 +77,8 @@ def unseen_demo_rows(demo_dir: Path, start: int = 1000) -> pd.DataFrame:
     rows = pd.read_csv(demo_dir / "myntra" / "products.csv", dtype=str, keep_default_na=False).iloc[start:]
     rows["image"] = [str((demo_dir / "myntra" / p).resolve()) for p in rows["image"]]
     return rows.reset_index(drop=True)
+
+
+def pytest_configure(config) -> None:
+    # The fault corpus (tests/faults.py): KIND is how a case fails when hiercat gets it wrong.
+    config.addinivalue_line("markers", "fault(kind): a bad-input / fault corpus case (loss, wrong or traceback)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 # the import order is the order of `hiercat --help`: the data flow
 # isort: off
-from . import store, train, classify, evaluate, recluster, demo  # noqa: F401  (each registers its commands)
+from . import store, check, train, classify, evaluate, recluster, demo  # noqa: F401  (each registers its commands)
 # isort: on
 from .app import app
 from .demo import _run_step
@@ -13,5 +13,7 @@ __all__ = ["_run_step", "app", "main"]
 
 
 def main() -> None:
-    """Entry point of `hiercat` and `python -m hiercat`."""
-    app()
+    """Entry point of `hiercat` and `python -m hiercat`: user errors as one line and exit status 2 (hiercat.cli.errors)."""
+    from .errors import run
+
+    raise SystemExit(run())

@@ -96,6 +96,28 @@ def open_store_from_cli(store: Path | None, url: str | None, collection: str = "
                       api_key=api_key, collection=collection)
 
 
+def existing_file_note(file: Path, what: str) -> str:
+    """'FILE holds WHAT written 2026-12-01 22:05' when the file exists (a command is about to replace it), else ''."""
+    import datetime as dt
+
+    if not file.exists():
+        return ""
+    when = dt.datetime.fromtimestamp(file.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    return f"{file.parent if file.name == 'model.safetensors' else file} holds {what} written {when}"
+
+
+def catalog_label(file: Path) -> str:
+    """How a catalog is named in summaries: folder/file, or the file alone when it lies in the current folder."""
+    parent = file.parent.name
+    return f"{parent}/{file.name}" if parent else file.name
+
+
+def rejects_file_name(file: Path) -> str:
+    """rejects-<folder>-<stem>.csv, or rejects-<stem>.csv for a catalog in the current folder (not rejects--x.csv)."""
+    parent = file.parent.name
+    return f"rejects-{parent}-{file.stem}.csv" if parent else f"rejects-{file.stem}.csv"
+
+
 def progress_bar() -> Progress:
     """A rich progress bar with counts, elapsed and remaining time."""
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
