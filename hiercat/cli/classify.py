@@ -45,6 +45,9 @@ def classify(
     store: Path | None = StoreOpt,
     qdrant_url: str | None = UrlOpt,
     collection: str = CollectionOpt,
+    ray: bool = typer.Option(False, "--ray", help="Embed on a Ray cluster (for large batches); the model and the kNN vote run here. A local cluster unless --ray-address. Needs pip install 'hiercat[ray]'; not with --cascade."),
+    ray_address: str | None = typer.Option(None, help="With --ray: the cluster to join (auto = the running one, ray://head:10001); implies --ray."),
+    ray_workers: int | None = typer.Option(None, help="With --ray: encoder actors " + default("one per GPU, else one per CPU") + "."),
 ) -> None:
     """Embed new products, predict a valid taxonomy path with confidences, decision source and explanations."""
     from ..catalog import CatalogError, CatalogOptions
@@ -56,6 +59,14 @@ def classify(
 
     if neighbours_file is not None and not explain:
         fail("--neighbours-file needs --explain")
+    if ray or ray_address:
+        from ..distributed import INSTALL_HINT, ray_available
+
+        if not ray_available():
+            fail(INSTALL_HINT)
+        if cascade:
+            fail("--cascade embeds in two steps (text, then the escalated images) and runs in this process: "
+                 "classify without --ray")
     if decode is not None:
         check_decode(decode)
     vs = open_store_from_cli(store, qdrant_url, collection)
@@ -65,9 +76,16 @@ def classify(
             options = CatalogOptions(columns=parse_columns(column), platform=platform,
                                      mapping=CategoryMapping.load(mapping) if mapping else None)
             with console.status(f"classifying {input}"):
-                result = classify_catalog(input, vs, mdir, options, native_category=native_category, cascade=cascade,
-                                          threshold=threshold, explain=explain, knn_k=k, knn_threshold=knn_threshold,
-                                          decode=decode)
+                if ray or ray_address:
+                    from ..distributed import classify_catalog_ray
+
+                    result = classify_catalog_ray(input, vs, mdir, options, address=ray_address, workers=ray_workers,
+                                                  native_category=native_category, explain=explain, knn_k=k,
+                                                  knn_threshold=knn_threshold, decode=decode)
+                else:
+                    result = classify_catalog(input, vs, mdir, options, native_category=native_category,
+                                              cascade=cascade, threshold=threshold, explain=explain, knn_k=k,
+                                              knn_threshold=knn_threshold, decode=decode)
         except (ModelMismatchError, ModelLoadError, CatalogError, MappingError, ValueError, FileNotFoundError) as exc:
             fail(str(exc))
         emb = result.embedded
