@@ -14,20 +14,23 @@ from .app import (
     StoreOpt,
     UrlOpt,
     app,
+    catalog_label,
     console,
     default,
     default_model_dir,
     fail,
     open_store_from_cli,
     parse_columns,
+    print_error,
     progress_bar,
+    rejects_file_name,
 )
 
 
 @app.command()
 def ingest(
     catalogs: list[Path] = typer.Argument(..., help="Catalog files (CSV, Parquet, JSONL) or folders holding products.csv."),
-    platform: str | None = typer.Option(None, help=f"Platform (shop) name for all rows {default('the platform column, else the folder name')}."),
+    platform: str | None = typer.Option(None, help="Platform (shop) name for all rows " + default("the platform column, else the store's default platform: the first --platform given to it") + "."),
     mapping: Path | None = typer.Option(None, help="CSV native_category -> gpt_category mapping onto the target taxonomy."),
     taxonomy: Path = typer.Option(GOOGLE_TAXONOMY, show_default="the bundled Google Product Taxonomy 2021-09-21",
                                   help="Target taxonomy (Google taxonomy .txt or hiercat .json) that mapping targets must exist in."),
@@ -38,6 +41,7 @@ def ingest(
     batch_size: int = typer.Option(256, help="Products embedded and upserted per batch."),
     unsure: str = typer.Option("reject", help="Products whose category a proposed mapping (hiercat propose-mapping) marks review or mixed: reject them with that reason, or classify each one by itself with --model."),
     model: Path | None = typer.Option(None, help="With --unsure classify: the model folder (default: STORE/models/classifier)."),
+    on_bad_lines: str = typer.Option("error", "--on-bad-lines", help="A malformed CSV row (unclosed quote, wrong number of fields): error (stop, naming file, line and column) or reject (that row goes to the rejects file with its line; the others are ingested)."),
     store: Path | None = StoreOpt,
     qdrant_url: str | None = UrlOpt,
     collection: str = CollectionOpt,
@@ -52,25 +56,32 @@ def ingest(
     quantization: str = typer.Option("none", help="New collection only: none or int8 (a quarter-size copy of each dense vector in RAM that search uses, rescored with the originals)."),
 ) -> None:
     """Validate catalogs, map categories, embed title/brand/image and upsert into Qdrant (idempotent, resumable)."""
-    from ..catalog import CatalogError, CatalogOptions, write_rejects
+    from ..catalog import BAD_LINES, CatalogError, CatalogOptions, write_rejects
     from ..distributed import INSTALL_HINT, ingest_ray, ray_available
-    from ..encoders import ModelLoadError, load_preset
+    from ..encoders.lazy import LazyPreset
+    from ..encoders.presets import PRESETS
     from ..ingest import StoreMismatchError
     from ..ingest import ingest as run_ingest
-    from ..mapping import CategoryMapping, MappingError
+    from ..mapping import CategoryMapping
     from ..store.options import StorageOptions, with_storage
     from ..taxonomy import Taxonomy
 
-    try:
-        mapping_table = None
-        if mapping is not None:
-            mapping_table = CategoryMapping.load(mapping, Taxonomy.load(taxonomy), sep=" > ")
-            mapping_table.target_name = taxonomy.name
-        enc = load_preset(preset)
-    except (MappingError, ModelLoadError, ValueError, FileNotFoundError) as exc:
-        fail(str(exc))
+    # Everything cheap first (arguments, files, mapping, the store); the encoders load on first use.
     if unsure not in ("reject", "classify"):
         fail(f"--unsure must be reject or classify, got {unsure!r}")
+    if on_bad_lines not in BAD_LINES:
+        fail(f"--on-bad-lines must be one of {', '.join(BAD_LINES)}, got {on_bad_lines!r}")
+    if preset not in PRESETS:
+        fail(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    columns = parse_columns(column)
+    files = [c / "products.csv" if c.is_dir() else c for c in catalogs]
+    for file in files:
+        if not file.is_file():
+            fail(f"{file}: file not found")
+    mapping_table = None
+    if mapping is not None:
+        mapping_table = CategoryMapping.load(mapping, Taxonomy.load(taxonomy), sep=" > ")
+        mapping_table.target_name = taxonomy.name
     if (ray or ray_address) and not ray_available():
         fail(INSTALL_HINT)
     if (ray or ray_address) and unsure == "classify":
@@ -79,30 +90,29 @@ def ingest(
         layout = StorageOptions(shards, replicas, write_consistency, on_disk, quantization)
     except ValueError as exc:
         fail(str(exc))
-    files = [c / "products.csv" if c.is_dir() else c for c in catalogs]
-    vs = open_store_from_cli(store, qdrant_url, collection)
+    vs = open_store_from_cli(store, qdrant_url, collection, create=True)
     try:
         with_storage(vs, layout)
     except ValueError as exc:
         vs.close()
         fail(str(exc))
+    enc = LazyPreset(preset)
     classifier = None
-    if unsure == "classify":
-        from ..classify import Classifier
-
-        try:
-            classifier = Classifier.load(vs, model or default_model_dir(store, qdrant_url))
-        except FileNotFoundError as exc:
-            vs.close()
-            fail(f"--unsure classify needs a model; {exc} or pass --model")
-    summary = Table(title="ingest summary")
-    for col in ("catalog", "rows", "ingested", "skipped (unchanged)", "rejected", "time", "products/s"):
-        summary.add_column(col, justify="right" if col != "catalog" else "left")
-    status = 0
     try:
+        if unsure == "classify":
+            from ..classify import Classifier
+
+            try:
+                classifier = Classifier.load(vs, model or default_model_dir(store, qdrant_url))
+            except FileNotFoundError as exc:
+                fail(f"--unsure classify needs a model; {exc} or pass --model")
+        summary = Table(title="ingest summary")
+        for col in ("catalog", "rows", "ingested", "skipped (unchanged)", "rejected", "time", "products/s"):
+            summary.add_column(col, justify="right" if col != "catalog" else "left")
+        status, done = 0, 0
         for file in files:
-            options = CatalogOptions(columns=parse_columns(column), sep=sep, platform=platform, mapping=mapping_table,
-                                     unsure=unsure)
+            options = CatalogOptions(columns=columns, sep=sep, platform=platform, mapping=mapping_table,
+                                     unsure=unsure, on_bad_lines=on_bad_lines)
             with progress_bar() as bar:
                 task = bar.add_task(f"ingest {file.name}", total=None)
                 try:
@@ -114,20 +124,24 @@ def ingest(
                         report = run_ingest(file, vs, enc, options, batch_size=batch_size, on_progress=progress,
                                             classifier=classifier, workers=workers)
                 except (CatalogError, StoreMismatchError) as exc:
-                    console.print(f"[bold red]error:[/] {exc}")
-                    status = 1
+                    if len(files) == 1:
+                        raise
+                    print_error(str(exc))  # the other files still go in; the exit status says one failed
+                    status = 2
                     continue
+            done += 1
             if report.rejected:
-                target = rejects or (Path(store or DEFAULT_STORE) if not qdrant_url else Path(".")) / f"rejects-{file.parent.name}-{file.stem}.csv"
+                target = rejects or (Path(store or DEFAULT_STORE) if not qdrant_url else Path(".")) / rejects_file_name(file)
                 write_rejects(report.rejects, target)
                 reasons = report.rejects["reason"].str.replace(r"[:(].*$", "", regex=True).str.strip().value_counts()
                 console.print(f"[yellow]{report.rejected} rejected rows[/] written to {target}: "
-                              + ", ".join(f"{r} {n}" for r, n in reasons.items()))
-            summary.add_row(f"{file.parent.name}/{file.name}", str(report.rows), str(report.ingested), str(report.skipped), str(report.rejected),
+                              + ", ".join(f"{r} {n}" for r, n in reasons.items()), soft_wrap=True)
+            summary.add_row(catalog_label(file), str(report.rows), str(report.ingested), str(report.skipped), str(report.rejected),
                             f"{report.seconds:.1f} s", f"{report.per_second:.0f}")
     finally:
         vs.close()
-    console.print(summary)
+    if done:
+        console.print(summary)
     raise typer.Exit(status)
 
 
@@ -136,7 +150,7 @@ def search(
     query: str | None = typer.Argument(None, help="Free-text query, e.g. 'red running shoes'."),
     like: str | None = typer.Option(None, "--like", help="Find products similar to this product id."),
     platform: str | None = typer.Option(None, help="Only products of this platform (and, with --like, the platform of the product)."),
-    vector: str | None = typer.Option(None, help=f"Named vector to search {default('the title vector')}."),
+    vector: str | None = typer.Option(None, help=f"Search this one named vector only {default('a text query: title, product words and description, each product by its nearest text; --like: the title vector')}."),
     k: int = typer.Option(10, "-k", help="Number of neighbours."),
     store: Path | None = StoreOpt,
     qdrant_url: str | None = UrlOpt,
@@ -167,6 +181,19 @@ def search(
                 fail(f"product {like!r} has no {name} vector (no image?)")
             hits = [h for h in vs.search(name, qvec, k=k + 1, filter=flt) if h.id != found[0].id][:k]
             console.print(f"products like [bold]{found[0].payload['title']}[/] ({found[0].payload['path']}) by {name}")
+        elif vector is None:
+            from ..search import search_text, text_vectors
+
+            used = text_vectors(vs)
+            found_by_text = search_text(vs, query, k=k, filter=flt)
+            table = Table(title=f"nearest to {query!r} by their nearest text ({', '.join(used)})")
+            for col in ("#", "score", "product_id", "platform", "title", "category", "nearest text"):
+                table.add_column(col)
+            for i, h in enumerate(found_by_text, 1):
+                table.add_row(str(i), f"{h.score:.3f}", h.payload.get("product_id", ""), h.payload.get("platform", ""),
+                              h.payload.get("title", ""), h.payload.get("path", ""), h.best_vector)
+            console.print(table)
+            return
         else:
             preset = preset_from_meta(meta)
             if name.endswith("_image"):
@@ -192,9 +219,14 @@ def info(
     top: int = typer.Option(15, help="Show this many categories per level."),
 ) -> None:
     """Collection size, vectors, per-platform and per-level counts."""
+    from ..store.health import check_health
+
     vs = open_store_from_cli(store, qdrant_url, collection)
     try:
         meta = vs.get_meta()
+        health = check_health(vs)  # count against the recorded count, a sample of vectors read
+        if health.damaged:
+            fail(health.summary(store or DEFAULT_STORE if not qdrant_url else collection))
         n = vs.count()
         console.print(f"[bold]{n}[/] products; preset [bold]{(meta.get('preset') or {}).get('name', '-')}[/]")
         vt = Table(title="vectors")
