@@ -69,6 +69,8 @@ def time_stages(csv: Path, store_path: Path, model: Path, batch_size: int, k: in
 
 E2E_SCRIPT = """
 import json, sys, time
+# The editable install's import hook would win over sys.path: drop it so `tree`'s code is the one imported.
+sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
 sys.path.insert(0, {tree!r})
 import hiercat
 assert hiercat.__file__.startswith({tree!r}), hiercat.__file__

@@ -111,6 +111,8 @@ def time_stages(csv: Path, mapping: Path, batch_size: int, work: Path) -> tuple[
 
 E2E_SCRIPT = """
 import json, sys, time
+# The editable install's import hook would win over sys.path: drop it so `tree`'s code is the one imported.
+sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
 sys.path.insert(0, {tree!r})
 from hiercat.catalog import CatalogOptions
 from hiercat.encoders import load_preset
