@@ -19,7 +19,9 @@ def test_shared_vectors_on_demo_shoes_and_small_selections(built) -> None:
     sel = select_category(store, "Shoes")
     notes: list[str] = []
     vecs, spec, w = role_vectors(sel, "shared", fused_weights(), None, notes)
-    assert sorted(vecs) == ["tiny_image", "words"] and spec == "shared"
+    # Keyed by role since the store schema records each vector's role (74dfdbb): the image role is tiny_image.
+    assert sorted(vecs) == ["image", "words"] and spec == "shared"
+    np.testing.assert_array_equal(vecs["image"], sel.vectors["tiny_image"])
     assert notes == ["no text encoder available to re-encode cleaned titles: 'shared' vectors use the "
                      "title words (TF-IDF) alone"]
     X = build_features(vecs, spec, w)
@@ -29,7 +31,7 @@ def test_shared_vectors_on_demo_shoes_and_small_selections(built) -> None:
     assert np.corrcoef(X[:, 0], X[:, half])[0, 1] > 0.4
     # With a text encoder the title side is words beside encoded terms, and the agreement holds.
     vecs, spec, w = role_vectors(sel, "shared", fused_weights(), TinyText(), [])
-    assert sorted(vecs) == ["terms", "tiny_image", "words"] and vecs["terms"].shape == (300, TinyText.dim)
+    assert sorted(vecs) == ["image", "terms", "words"] and vecs["terms"].shape == (300, TinyText.dim)
     X = build_features(vecs, spec, w)
     half = X.shape[1] // 2
     assert X.shape[0] == 300 and 1 <= half <= 10 and np.corrcoef(X[:, 0], X[:, half])[0, 1] > 0.4
