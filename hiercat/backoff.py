@@ -140,5 +140,28 @@ def plot_curve(points: Sequence[CurvePoint], file, marks: Sequence[float] = ()):
     return file
 
 
-__all__ = ["BackedOff", "CurvePoint", "DEFAULT_THRESHOLDS", "back_off", "back_off_all", "choose_min_confidence",
+def backoff_table(table, min_confidence: float | None):
+    """A predictions table (`hiercat.classify.classify_rows`) backed off at `min_confidence`.
+
+    `predicted_path` becomes the deepest prefix as sure as `min_confidence` (by the `level_k_confidence`
+    columns), `confidence` that prefix's cumulative confidence where it was cut; `full_path` keeps the
+    prediction and `stopped_early` says where it was cut. `correct` is rescored when present.
+    """
+    from .taxonomy import join_path, split_path
+
+    out = table.copy()
+    out["full_path"] = out["predicted_path"]
+    depth = sum(1 for c in out.columns if c.startswith("level_") and c.endswith("_confidence"))
+    conf = (out[[f"level_{k}_confidence" for k in range(1, depth + 1)]].apply(lambda col: col.astype(float))
+            .fillna(1.0).to_numpy() if depth else np.ones((len(out), 0)))
+    cuts = back_off_all([split_path(str(p)) for p in out["predicted_path"]], conf, min_confidence)
+    out["predicted_path"] = [join_path(c.path) for c in cuts]
+    out["confidence"] = [c.confidence if c.stopped_early else old for c, old in zip(cuts, out["confidence"])]
+    out["stopped_early"] = [c.stopped_early for c in cuts]
+    if "correct" in out and "true_path" in out:
+        out["correct"] = [t == p for t, p in zip(out["true_path"], out["predicted_path"])]
+    return out
+
+
+__all__ = ["BackedOff", "backoff_table", "CurvePoint", "DEFAULT_THRESHOLDS", "back_off", "back_off_all", "choose_min_confidence",
            "coverage_curve", "cumulative_confidence", "curve_point", "plot_curve"]

@@ -59,11 +59,18 @@ def evaluate_saved_model(store: VectorStore, model_dir: str | Path, targets: Seq
 
     clf = Classifier.load(store, model_dir)
     labels = str(clf.sidecar.get("labels") or "path")
+    recorded = _model_split(model_dir)
+    everything = load_products(store) if recorded is not None else None
     parts = {}
     for part in ("val", "test"):
-        products = load_products(store, {"split": part})
+        if everything is not None:
+            wanted = set(recorded.get(part, []))
+            products = everything.where([i in wanted for i in everything.ids])
+        else:  # a model from before models kept their split: the split `hiercat train` wrote into the payloads
+            products = load_products(store, {"split": part})
         if not len(products):
-            raise ValueError(f"the store records no {part!r} split: train the model with `hiercat train` on it first")
+            raise ValueError(f"no {part!r} products recorded for {model_dir}: train it with `hiercat train` "
+                             "on this store first")
         pred = predict(clf.model, inputs_from_stored(products), decode=clf.decode)
         truth = [split_path(p) for p in products.payload[labels]]
         parts[part] = (truth, pred.paths, pred.level_conf)
@@ -71,6 +78,16 @@ def evaluate_saved_model(store: VectorStore, model_dir: str | Path, targets: Seq
     ev.notes.append(f"Model {model_dir} (labels `{labels}`, decode {clf.decode}); validation {ev.n_val} products, "
                     f"test {ev.n_test} products, as recorded by `hiercat train`.")
     return ev
+
+
+def _model_split(model_dir: str | Path) -> dict[str, list[str]] | None:
+    """Point ids per part of the split saved beside the model (`hiercat.training_split`), None without one."""
+    try:
+        from .training_split import TrainingSplit
+    except ImportError:  # a tree without per-model splits
+        return None
+    split = TrainingSplit.load(model_dir)
+    return None if split is None else {"train": split.train, "val": split.val, "test": split.test}
 
 
 def _curve_cells(points: Sequence[CurvePoint], levels_kept: bool = True) -> tuple[list[str], list[list[str]]]:

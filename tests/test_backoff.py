@@ -60,3 +60,28 @@ def test_threshold_chosen_on_validation_is_the_lowest_reaching_the_target() -> N
     assert all(curve_point(truth, pred, conf, x).hP < 1.0 for x in (0.0, 0.3, 0.45))
     wrong_top = [("Home & Garden",)]
     assert choose_min_confidence([DRESS], wrong_top, np.array([[1.0, 1, 1]]), 0.5) is None
+
+
+def test_evaluation_report_of_a_saved_model_renders_its_curve_in_chromium(demo_model, tmp_path) -> None:
+    """`hiercat evaluate --model`: the curve on the recorded test split, thresholds from validation, the page."""
+    import os
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from hiercat.cli import app
+
+    from .browser import check_page, chromium
+
+    chromium()
+    store, model = demo_model
+    res = CliRunner().invoke(app, ["evaluate", "--model", str(model), "--store", str(store), "--out",
+                                   str(tmp_path / "report"), "--target-precision", "0.95,0.99"])
+    assert res.exit_code == 0, res.output
+    assert "target hP 95 %" in res.output and "report:" in res.output
+    md = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    assert "Coverage / precision curve" in md and "backoff_curve.png" in md
+    shots = Path(os.environ.get("HIERCAT_SCREENSHOTS", tmp_path))
+    page = check_page(tmp_path / "report" / "report.html", shots / "evaluation-report.png")
+    assert [src for src, _ in page.images] == ["backoff_curve.png"]
+    assert page.broken == [] and page.errors == []

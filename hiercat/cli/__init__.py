@@ -4,7 +4,7 @@ from __future__ import annotations
 
 # the import order is the order of `hiercat --help`: the data flow
 # isort: off
-from . import store, check, train, classify, evaluate, recluster, demo  # noqa: F401  (each registers its commands)
+from . import store, check, train, classify, evaluate, recluster, serve, demo  # noqa: F401  (each registers its commands)
 # isort: on
 from .app import app
 from .demo import _run_step

@@ -39,6 +39,7 @@ def classify(
     mapping: Path | None = typer.Option(None, help="Map a category column to the target taxonomy to score the predictions."),
     column: list[str] = typer.Option([], "--column", help="Rename a column: FILE_COLUMN=hiercat_column (repeatable)."),
     platform: str | None = typer.Option(None, help="Platform name for all rows."),
+    min_confidence: float | None = typer.Option(None, "--min-confidence", help="Back off: the deepest prefix of each path whose cumulative confidence is at least this (column stopped_early; full_path keeps the prediction)."),
     native_category: bool = typer.Option(False, "--native-category", help="Use the input's `category` column (the shop's breadcrumb) as evidence: pool each prediction with those of the products sharing it."),
     review_below: float = typer.Option(REVIEW_BELOW, help="needs_review is yes below this path confidence (and for zero-shot and rejected rows)."),
     neighbours_file: Path | None = typer.Option(None, help="With --explain: write every neighbour of every product to this JSON Lines file (the CSV shows the 3 nearest)."),
@@ -88,6 +89,9 @@ def classify(
                                               knn_threshold=knn_threshold, decode=decode)
         except (ModelMismatchError, ModelLoadError, CatalogError, MappingError, ValueError, FileNotFoundError) as exc:
             fail(str(exc))
+        from ..review import annotate_predictions
+
+        result.table = annotate_predictions(result, min_confidence)  # columns `hiercat review` reads; the back-off
         emb = result.embedded
         table = predictions_table(result, review_below=review_below)
         existed = output.exists()

@@ -30,6 +30,8 @@ def evaluate(
     token_dropout: str | None = typer.Option(None, help="As in `hiercat train`: one value, or several to average one model each, in every configuration."),
     refit: bool = typer.Option(False, help="As in `hiercat train`: refit every configuration on train + validation."),
     leave_one_shop_out: bool = typer.Option(False, "--leave-one-shop-out", help="Instead of the grid: for every platform (or those of --platforms), train `hiercat train`'s default model on the others and score it as a new shop: per product, with breadcrumb pooling, and the proposed mapping of its categories."),
+    model: Path | None = typer.Option(None, "--model", help="Instead of the grid: score this saved model on the split `hiercat train` recorded, with the confidence back-off's coverage / precision curve and the thresholds chosen on validation for --target-precision."),
+    target_precision: str = typer.Option("0.995,0.999", help="With --model: target hP values (comma-separated) to choose a back-off threshold for on the validation split."),
     store: Path | None = StoreOpt,
     qdrant_url: str | None = UrlOpt,
     collection: str = CollectionOpt,
@@ -46,6 +48,12 @@ def evaluate(
 
     training = {"members": members(token_dropout), "refit": refit}
     vs = open_store_from_cli(store, qdrant_url, collection)
+    if model is not None:
+        try:
+            _backoff_report(vs, model, out, target_precision)
+        finally:
+            vs.close()
+        return
     if leave_one_shop_out:
         try:
             _leave_one_shop_out(vs, out, platforms, epochs, seed, training)
@@ -100,12 +108,37 @@ def evaluate(
         pred = predict(best.extra["model"], inputs_from_stored(products).take(split.test))
         figs.append((f"Confusion matrix at level {worst} ({best.name})",
                      plot_confusion(test_paths, pred.paths, worst, out / "confusion.png")))
+        from ..backoff import coverage_curve, plot_curve  # classify --min-confidence C, for the best configuration
+
+        figs.append((f"Confidence back-off ({best.name}): hP and hR against the share of products given their whole "
+                     "path, one point per threshold C", plot_curve(coverage_curve(test_paths, pred.paths,
+                                                                                  pred.level_conf),
+                                                                   out / "backoff_curve.png")))
         md, page = write_report(out, "hiercat evaluation", sections, figs,
                                 notes=[f"Store preset: {(meta.get('preset') or {}).get('name')}; vectors: "
                                        f"{', '.join((meta.get('preset') or {}).get('vectors', {}))}."])
         console.print(f"report: [bold]{md}[/] and {page}")
     finally:
         vs.close()
+
+
+def _backoff_report(vs, model: Path, out: Path, targets: str) -> None:
+    """`hiercat evaluate --model`: the saved model's back-off curve on its recorded split, and the report."""
+    from ..backoff_report import evaluate_saved_model, write_backoff_report
+
+    try:
+        wanted = [float(t) for t in targets.split(",") if t.strip()]
+        with console.status(f"scoring {model} on its recorded validation and test split"):
+            ev = evaluate_saved_model(vs, model, wanted)
+    except (ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+    md, page = write_backoff_report(ev, out)
+    for t, c in ev.chosen.items():
+        p = ev.at_chosen.get(t)
+        console.print(f"target hP {100 * t:g} %: " + ("unreachable on validation" if p is None else
+                      f"C = {c:.4f} -> test coverage {100 * p.coverage:.2f} %, hP {100 * p.hP:.2f} %, "
+                      f"hR {100 * p.hR:.2f} %"))
+    console.print(f"report: [bold]{md}[/] and {page}")
 
 
 def _leave_one_shop_out(vs, out: Path, platforms: str | None, epochs: int, seed: int, training: dict) -> None:
