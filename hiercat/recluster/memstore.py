@@ -197,6 +197,11 @@ class MemoryStore:
         self._check()
         return dict(self.dense)
 
+    def sparse_vectors(self) -> list[str]:
+        """Names of the sparse vectors, sorted (as the Qdrant stores list them)."""
+        self._check()
+        return sorted(self.sparse_names)
+
     def close(self) -> None:
         """Nothing to flush; later use raises StoreClosedError, as on the Qdrant stores."""
         self.closed = True

@@ -214,9 +214,9 @@ def test_upserting_the_same_points_twice_changes_nothing(filled) -> None:
 
 def test_dense_vectors_name_every_dense_vector_and_no_sparse_one(store) -> None:
     store.ensure_schema({"a": 3}, ["s"])
-    assert store.dense_vectors() == {"a": 3}
-    store.ensure_schema({"b": 5})
-    assert store.dense_vectors() == {"a": 3, "b": 5}
+    assert store.dense_vectors() == {"a": 3} and store.sparse_vectors() == ["s"]
+    store.ensure_schema({"b": 5}, ["r"])
+    assert store.dense_vectors() == {"a": 3, "b": 5} and store.sparse_vectors() == ["r", "s"]
     with pytest.raises(SchemaError, match="'s'.*sparse"):
         store.ensure_schema({"s": 3})
 
