@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
+from .files import user_mode
 from .taxonomy import GOOGLE_TAXONOMY as GOOGLE_TAXONOMY  # re-exported: where the category names come from
 from .taxonomy import Taxonomy, join_path, split_path
 
@@ -47,7 +48,7 @@ class CategoryNames:
         file = Path(folder) / FILE
         save_file({"vectors": self.vectors}, str(file),
                   metadata={"paths": json.dumps([join_path(p) for p in self.paths], ensure_ascii=False)})
-        return file
+        return user_mode(file)  # safetensors writes 0600
 
     @classmethod
     def load(cls, folder: str | Path) -> CategoryNames | None:

@@ -150,7 +150,7 @@ def search(
     query: str | None = typer.Argument(None, help="Free-text query, e.g. 'red running shoes'."),
     like: str | None = typer.Option(None, "--like", help="Find products similar to this product id."),
     platform: str | None = typer.Option(None, help="Only products of this platform (and, with --like, the platform of the product)."),
-    vector: str | None = typer.Option(None, help=f"Search this one named vector only {default('a text query: title, product words and description, each product by its nearest text; --like: the title vector')}."),
+    vector: str | None = typer.Option(None, help=f"Search this one named vector only {default('a text query: title and description, each product by the nearer; --like: the title vector')}."),
     k: int = typer.Option(10, "-k", help="Number of neighbours."),
     store: Path | None = StoreOpt,
     qdrant_url: str | None = UrlOpt,

@@ -14,6 +14,7 @@ from .app import (
     console,
     default,
     default_model_dir,
+    existing_file_note,
     fail,
     open_store_from_cli,
     print_metrics,
@@ -57,6 +58,10 @@ def train(
     try:
         plats = [p.strip() for p in platforms.split(",")] if platforms else None
         target = out or default_model_dir(store, qdrant_url)
+        replaces = existing_file_note(target / "model.safetensors", "a model")
+        if replaces:
+            console.print(f"[yellow]note:[/] {replaces}; it is replaced when this one is saved "
+                          "(--out DIR keeps it)")
         try:
             est = Categorizer(progress=True).fit(vs, platforms=plats, config=config)
         except (KeyError, ValueError) as exc:
@@ -65,7 +70,8 @@ def train(
         result = est.result_
         n = len(config.token_dropout)
         what = f"{n}-model ensemble, " if n > 1 else ""
-        console.print(f"saved [bold]{target}[/] ({what}{fusion} fusion, best epoch "
+        console.print(f"saved [bold]{target}[/]{' (replaced the previous model)' if replaces else ''} "
+                      f"({what}{fusion} fusion, best epoch "
                       f"{', '.join(map(str, result.best_epochs))}{', refit on train + validation' if refit else ''}, "
                       f"{result.fit_seconds:.0f} s)")
         print_metrics(result.metrics, "held-out test split (20 %)")
@@ -118,6 +124,11 @@ def train_image_encoder(
             init = default_weights_path()  # a category's few thousand images refine the catalog encoder
     if not images:
         fail("give image files or folders, or --category with a store")
+    replaces = existing_file_note(out, "image encoder weights")
+    if replaces:
+        console.print(f"[yellow]note:[/] {replaces}; it is replaced (--out FILE keeps it)")
     train_image_encoder_cli(images, out=out, epochs=epochs, strength=strength, batch_size=batch_size,
                             input_size=input_size, seed=seed, init_weights=init, num_workers=workers,
                             max_seconds=60 * max_minutes if max_minutes else None)
+    console.print(f"saved the image encoder to [bold]{out}[/] (training log {Path(out).with_suffix('.log.jsonl')}); "
+                  f"use it with `hiercat recluster CATEGORY --image-weights {out}`")

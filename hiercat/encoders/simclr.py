@@ -27,6 +27,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from ..files import user_mode
 from ..seeding import seeded_by
 from .base import ModelLoadError, l2_normalize
 from .device import autocast, batched, default_batch_size, pick_device, to_device
@@ -88,6 +89,7 @@ def save_weights(net: SimCLRNet, path: str | Path, meta: dict[str, Any], dtype: 
     save_file(tensors, str(tmp), metadata={k: v if isinstance(v, str) else json.dumps(v) for k, v in meta.items()})
     # A kill mid-write must leave the previous checkpoint intact.
     os.replace(tmp, path)
+    user_mode(path)
 
 
 def load_weights(path: str | Path) -> tuple[SimCLRNet, dict[str, Any]]:
