@@ -122,3 +122,33 @@ def test_leave_one_shop_out_refuses_unknown_platforms(small) -> None:
     one = products.where(products.payload["platform"] == "myntra")
     with pytest.raises(ValueError, match=r"two platforms or more; the store has \['myntra'\]"):
         leave_one_shop_out(one)
+
+
+def test_cascade_rows_use_thresholds_chosen_on_the_validation_part(small) -> None:
+    import numpy as np
+    import torch
+
+    from hiercat.cascade import choose_threshold
+    from hiercat.evaluate import cascade_rows
+    from hiercat.experiment import Split, label_paths
+    from hiercat.model import HierarchicalClassifier, inputs_from_stored, predict
+    from hiercat.taxonomy import Taxonomy
+
+    products, _ = small
+    paths = label_paths(products, "path")
+    split = Split.make(paths, seed=0)
+    inputs = inputs_from_stored(products)
+    tax = Taxonomy.from_paths(paths)
+    torch.manual_seed(0)
+    text = HierarchicalClassifier(inputs.select(["lex_title"]).specs(), tax).eval()
+    full = HierarchicalClassifier(inputs.specs(), tax).eval()
+    rows = cascade_rows(text, full, products, split, targets=(0.25, 1.0))
+    val = predict(text, inputs.take(split.val))
+    ok = np.array([p == paths[i] for p, i in zip(val.paths, split.val)])
+    for row, share in zip(rows, (0.25, 1.0)):
+        thr = choose_threshold(val.path_conf, ok, target_escalation=share)
+        assert row.name == f"cascade, escalate {share:.0%} (threshold {thr:.3f})" and row.fusion == "cascade"
+        assert row.extra["threshold"] == pytest.approx(thr) and row.metrics["n"] == len(split.test)
+    # Escalating everything below the highest validation confidence sends (nearly) every test product on.
+    test_conf = predict(text, inputs.take(split.test)).path_conf
+    assert rows[1].extra["escalated"] == pytest.approx(float(np.mean(test_conf < rows[1].extra["threshold"])))

@@ -88,3 +88,12 @@ def test_find_images_and_load_pixels(tmp_path: Path) -> None:
         find_images([tmp_path / "nowhere"])
     pixels, bad = load_pixels([photos[0], tmp_path / "broken.jpg", photos[1]], 16, progress=False)
     assert pixels.shape == (2, 16, 16, 3) and pixels.dtype == np.uint8 and bad == [str(tmp_path / "broken.jpg")]
+
+
+def test_simclr_transform_makes_two_views_and_checks_the_strength(images) -> None:
+    from hiercat.encoders.simclr import simclr_transform
+
+    views = simclr_transform("low", 32)(images[0])
+    assert len(views) == 2 and all(tuple(v.shape) == (3, 32, 32) for v in views)
+    with pytest.raises(ValueError, match="strength must be one of .*got 'extreme'"):
+        simclr_transform("extreme", 32)

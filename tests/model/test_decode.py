@@ -69,3 +69,16 @@ def test_level_masks_and_the_path_index_of_a_ragged_tree():
     assert [m.tolist() for m in level_masks(tax)] == [tax.child_mask(k).tolist() for k in (1, 2, 3)]
     # Valid paths, sorted: Clothing > Pants, Clothing > Tops > Shirts, Clothing > Tops > Tees, Shoes.
     assert path_index_matrix(tax).tolist() == [[1, 1, 0], [1, 2, 1], [1, 2, 2], [2, 0, 0]]
+
+
+def test_path_log_probs_are_a_distribution_over_valid_paths():
+    from hiercat.model.decode import path_log_probs
+
+    tax = Taxonomy.from_paths(RAGGED)
+    gen = torch.Generator().manual_seed(2)
+    logits = [torch.randn(16, m.shape[1], generator=gen) * 5 for m in _masks(tax)]
+    lp = path_log_probs(logits, _masks(tax), torch.from_numpy(path_index_matrix(tax)))
+    assert lp.shape == (16, 4) and lp.dtype == torch.float64
+    assert torch.allclose(torch.logsumexp(lp, dim=1), torch.zeros(16, dtype=torch.float64), atol=1e-9)
+    best = path_decode(logits, _masks(tax), torch.from_numpy(path_index_matrix(tax)))
+    assert torch.allclose(lp.max(dim=1).values.exp().float(), best.path_conf, atol=1e-5)
