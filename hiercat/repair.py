@@ -113,6 +113,7 @@ def repair_store(path: str | Path, catalogs: Sequence[str | Path] = (),
             report.points = health.points
             return report
         meta = dict(old.get_meta())
+        meta.pop(COUNT_KEY, None)  # the new store counts what it really holds; the old count is `expected`
         dense, sparse = old.dense_vectors(), old.sparse_vectors()
         ids = [p.id for p in old.scroll()]
         preset = None

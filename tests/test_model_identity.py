@@ -187,11 +187,18 @@ def test_nan_image_vectors_are_rejects_at_ingest(tmp_path, fast_models, monkeypa
 
 @pytest.mark.fault("wrong")
 def test_nan_vectors_are_never_classified_as_model(store_and_model, monkeypatch) -> None:
+    """The model reads the title vector; a text encoder giving NaN for product 51's title must not classify it."""
+    from hiercat.encoders.presets import Preset
+
     store, _, new = store_and_model
-    body = rows(2, start=50)
-    _with_images(new.parent, body, {"51"})
-    write_csv(new, HEADER, body)
-    _nan_images(monkeypatch)
+    real = Preset.encode_text
+
+    def nan_for_51(self, texts):
+        out = np.array(real(self, texts), dtype=np.float32)
+        out[[i for i, t in enumerate(texts) if "number 51" in t]] = np.nan
+        return out
+
+    monkeypatch.setattr(Preset, "encode_text", nan_for_51)  # every preset instance, whatever its options
     run = classify(store, new)
     no_traceback(run)
     pred = pd.read_csv(store.parent / "pred.csv", dtype=str, keep_default_na=False)
