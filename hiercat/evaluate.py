@@ -58,15 +58,22 @@ def grid_rows(inputs: ModalityInputs) -> list[tuple[str, list[str], str]]:
 
 def run_grid(products: StoredProducts, labels: str = "path", seed: int = 0, epochs: int = 60,
              rows: Sequence[tuple[str, list[str], str]] | None = None,
-             on_row: Callable[[Row], None] | None = None, **train_kwargs: Any) -> tuple[list[Row], Split]:
-    """Train and test every grid row on one seeded 64/16/20 split of the products (reviewed ones never in test)."""
+             on_row: Callable[[Row], None] | None = None,
+             on_start: Callable[[int, int, str], None] | None = None, **train_kwargs: Any) -> tuple[list[Row], Split]:
+    """Train and test every grid row on one seeded 64/16/20 split of the products (reviewed ones never in test).
+
+    on_start(i, n, name) is called before the i-th of n rows is trained (1-based), on_row after it.
+    """
     from .feedback import reviewed_mask
 
     paths = label_paths(products, labels)
     split = Split.make(paths, seed, reviewed_mask(products.payload))
     inputs = inputs_from_stored(products)
     out = []
-    for name, mods, fusion in rows or grid_rows(inputs):
+    todo = list(rows or grid_rows(inputs))
+    for i, (name, mods, fusion) in enumerate(todo, start=1):
+        if on_start:
+            on_start(i, len(todo), name)
         r = fit_and_score(inputs, paths, split.train, split.val, split.test, fusion=fusion, modalities=mods,
                           seed=seed, epochs=epochs, **train_kwargs)
         row = Row(name, list(mods), fusion, r.metrics, r.fit_seconds, r.predict_seconds,

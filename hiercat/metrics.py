@@ -10,11 +10,15 @@ Conventions (used everywhere in hiercat, so numbers stay comparable):
 * Per-level metrics: a path shorter than the level counts as the STOP class at that level
   (it is what the classifier predicts there), so every product is scored at every level and
   a wrong early stop is an error, not a silently skipped item. Macro-F1 averages over the
-  classes present in the true or predicted labels of that level (scikit-learn's default).
+  classes **with support** at that level (present in the true labels); a class that is only
+  predicted costs the precision of the classes whose products it took, but is not a class of its
+  own: one wrong prediction into an otherwise absent class would otherwise halve a two-class
+  level's macro-F1. `l{k}_classes` is the number of classes averaged.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -58,17 +62,24 @@ def level_labels(paths: Iterable[PathLike], level: int) -> list[str]:
 
 
 def level_metrics(true_paths: Sequence[PathLike], pred_paths: Sequence[PathLike], level: int) -> dict[str, float]:
-    """Accuracy, macro-F1 and weighted-F1 at one level (short paths count as STOP there)."""
+    """Accuracy, macro-F1 and weighted-F1 over the classes with support at one level, and their number.
+
+    Short paths count as STOP there.
+    """
     y_true = level_labels(true_paths, level)
     y_pred = level_labels(pred_paths, level)
     if not y_true:
         return {"accuracy": 0.0, "macro_f1": 0.0, "weighted_f1": 0.0}
     acc = float(np.mean([a == b for a, b in zip(y_true, y_pred)]))
-    return {
-        "accuracy": acc,
-        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
-        "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
-    }
+    supported = sorted(set(y_true))
+    with warnings.catch_warnings():  # labels= leaves out predicted-only classes on purpose: no warning for it
+        warnings.simplefilter("ignore")
+        return {
+            "accuracy": acc,
+            "macro_f1": float(f1_score(y_true, y_pred, labels=supported, average="macro", zero_division=0)),
+            "weighted_f1": float(f1_score(y_true, y_pred, labels=supported, average="weighted", zero_division=0)),
+            "classes": float(len(supported)),
+        }
 
 
 def path_validity(pred_paths: Iterable[PathLike], taxonomy: Taxonomy) -> float:

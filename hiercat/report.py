@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,61 @@ from .metrics import level_labels
 
 def _pct(x: float | None) -> str:
     return "–" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.2f}"
+
+
+def _ms(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+# Extra row values (Row.extra) a report shows: column name and format. Shares are shown as percentages,
+# like every other column; times per 1,000 products in whole milliseconds.
+EXTRA_COLUMNS: dict[str, tuple[str, Callable[[float], str]]] = {
+    "threshold": ("threshold", lambda x: f"{x:.3f}"),
+    "escalated": ("escalated %", _pct),
+    "stage1_ms_per_1000": ("stage 1 ms / 1,000", _ms),
+    "stage2_ms_per_1000": ("stage 2 ms / 1,000", _ms),
+    "multimodal_only_ms_per_1000": ("multimodal alone ms / 1,000", _ms),
+    "label_coverage": ("label coverage %", _pct),
+    "mapping_item_accuracy": ("mapping right % of items", _pct),
+    "mapping_auto_precision": ("auto right %", _pct),
+    "mapping_auto_share": ("auto %", _pct),
+    "zero_shot_share": ("zero-shot %", _pct),
+}
+
+
+def extra_cells(rows: Sequence[Row]) -> tuple[list[str], list[list[str]]]:
+    """Header and cells of the numeric `Row.extra` values, named and formatted by EXTRA_COLUMNS."""
+    keys = sorted({k for r in rows for k, v in r.extra.items() if isinstance(v, (int, float))},
+                  key=lambda k: (list(EXTRA_COLUMNS).index(k) if k in EXTRA_COLUMNS else len(EXTRA_COLUMNS), k))
+    head = [EXTRA_COLUMNS[k][0] if k in EXTRA_COLUMNS else k.replace("_", " ") for k in keys]
+    fmt = [EXTRA_COLUMNS[k][1] if k in EXTRA_COLUMNS else (lambda x: f"{x:.4g}") for k in keys]
+    cells = [[f(r.extra[k]) if k in r.extra else "" for k, f in zip(keys, fmt)] for r in rows]
+    return head, cells
+
+
+def best_row(rows: Sequence[Row]) -> int | None:
+    """Index of the row with the highest hF1 (the one a report highlights), None without any."""
+    scored = [(r.metrics["hF1"], -i) for i, r in enumerate(rows) if not np.isnan(r.metrics.get("hF1", np.nan))]
+    return -max(scored)[1] if scored else None
+
+
+def worst_level(metrics: dict[str, float], levels: int) -> int | None:
+    """The level whose confusion matrix a report draws: the least accurate one that has 2 classes or more.
+
+    Accuracy, not macro-F1: at a level of one big class and one single product, macro-F1 halves when
+    that product is missed, although the level is nearly all right and its matrix shows one square.
+    Ties go to the deeper level.
+    """
+    usable = [k for k in range(1, levels + 1)
+              if metrics.get(f"l{k}_classes", 2) >= 2 and f"l{k}_accuracy" in metrics]
+    return min(usable, key=lambda k: (metrics[f"l{k}_accuracy"], -k)) if usable else None
+
+
+def classes_note(metrics: dict[str, float], levels: int) -> str:
+    """'Per-level F1 averages the classes with support in the test split (level 1: 2, level 2: 9).'"""
+    counts = [f"level {k}: {int(metrics[f'l{k}_classes'])}" for k in range(1, levels + 1) if f"l{k}_classes" in metrics]
+    return ("Per-level F1 averages the classes with support in the test split"
+            + (f" ({', '.join(counts)})" if counts else "") + "; a class only predicted is not averaged.")
 
 
 def metric_table(rows: Sequence[Row], levels: int, timing: bool = True) -> tuple[list[str], list[list[str]]]:
@@ -44,10 +100,11 @@ def markdown_table(head: list[str], body: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def html_table(head: list[str], body: list[list[str]]) -> str:
-    """An HTML table."""
+def html_table(head: list[str], body: list[list[str]], best: int | None = None) -> str:
+    """An HTML table; row `best` gets class "best" (highlighted)."""
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    trs = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body)
+    trs = "".join(("<tr class='best'>" if i == best else "<tr>") + "".join(f"<td>{html.escape(c)}</td>" for c in row)
+                  + "</tr>" for i, row in enumerate(body))
     return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
 
 
@@ -98,7 +155,9 @@ def plot_confusion(true_paths, pred_paths, level: int, file: Path, top: int = 20
     ax.set_yticklabels(short, fontsize=7)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"level {level}: {len(keep)} most frequent classes (row-normalized)")
+    what = f"all {len(classes)} classes" if len(keep) == len(classes) else \
+        f"the {len(keep)} most frequent of {len(classes)} classes"
+    ax.set_title(f"level {level}: {what} of the test split (row-normalized)")
     fig.tight_layout()
     fig.savefig(file, dpi=110)
     plt.close(fig)
@@ -110,24 +169,33 @@ def write_report(out_dir: str | Path, title: str, sections: Sequence[tuple[str, 
     """Write report.md and report.html: sections of (heading, intro, rows, levels) and figures (caption, png)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    md = [f"# {title}", ""] + [f"{n}" for n in notes] + [""]
-    body = [f"<h1>{html.escape(title)}</h1>"] + [f"<p>{html.escape(n)}</p>" for n in notes]
+    when = f"Written {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M')} UTC."
+    notes = [when, *notes]
+    md = [f"# {title}", ""] + [f"{n}  " for n in notes] + [""]
+    body = [f"<h1>{html.escape(title)}</h1>"] + [f"<p class='note'>{html.escape(n)}</p>" for n in notes]
     for heading, intro, rows, levels in sections:
-        head, cells = metric_table(rows, levels)
-        extra_cols = sorted({k for r in rows for k, v in r.extra.items() if isinstance(v, (int, float))})
-        if extra_cols:
-            head = head + extra_cols
-            cells = [c + [f"{r.extra[k]:.3g}" if k in r.extra else "" for k in extra_cols] for c, r in zip(cells, rows)]
-        md += [f"## {heading}", "", intro, "", markdown_table(head, cells), ""]
-        body += [f"<h2>{html.escape(heading)}</h2>", f"<p>{html.escape(intro)}</p>", html_table(head, cells)]
+        # rows never fitted (kNN, cascade) have no fit time: the timing columns would only hold zeros
+        head, cells = metric_table(rows, levels, timing=any(r.fit_seconds for r in rows))
+        ehead, ecells = extra_cells(rows)
+        head, cells = head + ehead, [c + e for c, e in zip(cells, ecells)]
+        best = best_row(rows) if len(rows) > 1 else None
+        md_cells = [[f"**{c}**" if i == best and c else c for c in row] for i, row in enumerate(cells)]
+        note = " The best hF1 is in bold." if best is not None else ""
+        md += [f"## {heading}", "", intro + note, "", markdown_table(head, md_cells), ""]
+        body += [f"<h2>{html.escape(heading)}</h2>", f"<p>{html.escape(intro + note)}</p>",
+                 f"<div class='scroll'>{html_table(head, cells, best)}</div>"]
     for caption, png in figures:
         rel = Path(png).name
         md += [f"![{caption}]({rel})", ""]
         body += [f"<figure><img src='{html.escape(rel)}'><figcaption>{html.escape(caption)}</figcaption></figure>"]
     md_file, html_file = out / "report.md", out / "report.html"
     md_file.write_text("\n".join(md), encoding="utf-8")
-    style = ("body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse;font-size:13px}"
-             "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child{text-align:left}")
+    style = ("body{font-family:sans-serif;max-width:1200px;margin:auto;padding:0 12px}"
+             ".scroll{overflow-x:auto}table{border-collapse:collapse;font-size:12px}"
+             "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f3f3f3;vertical-align:bottom}"
+             "td:first-child,th:first-child{text-align:left;position:sticky;left:0;background:#fff}"
+             "tr.best td{font-weight:bold;background:#eef6ee}tr.best td:first-child{background:#eef6ee}"
+             ".note{color:#555;margin:2px 0}figure{margin:16px 0}img{max-width:100%}")
     html_file.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
                          f"<style>{style}</style></head><body>{''.join(body)}</body></html>", encoding="utf-8")
     return md_file, html_file

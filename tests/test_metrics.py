@@ -57,11 +57,21 @@ def test_level_metrics_hand_computed():
     assert l2["accuracy"] == pytest.approx(2 / 3)
     assert l2["macro_f1"] == pytest.approx(5 / 9)
     assert l2["weighted_f1"] == pytest.approx(5 / 9)
-    # Level 3: true [A>B>C, STOP, STOP], pred [A>B>X, STOP, STOP]: F1 = 0, 0 (no support), 1 (support 2).
+    # Level 3: true [A>B>C, STOP, STOP], pred [A>B>X, STOP, STOP]: F1(A>B>C) = 0, F1(STOP) = 1; A>B>X has no
+    # support and is not averaged (it would make 1/3).
     l3 = level_metrics(TRUE, PRED, 3)
     assert l3["accuracy"] == pytest.approx(2 / 3)
-    assert l3["macro_f1"] == pytest.approx(1 / 3)
+    assert l3["macro_f1"] == pytest.approx(1 / 2)
     assert l3["weighted_f1"] == pytest.approx(2 / 3)
+    assert l3["classes"] == 2
+
+
+def test_a_predicted_only_class_does_not_halve_macro_f1():
+    # 9 products of one class, one predicted into a class no product has: the level is 90 % right.
+    true, pred = [("A",)] * 10, [("A",)] * 9 + [("B",)]
+    m = level_metrics(true, pred, 1)
+    assert m["macro_f1"] == pytest.approx(2 * 0.9 / 1.9)  # F1(A), not (F1(A) + 0) / 2
+    assert m["classes"] == 1
 
 
 def test_path_validity_against_taxonomy():

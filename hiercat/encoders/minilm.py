@@ -39,7 +39,10 @@ class MiniLMEncoder:
     def __init__(self, model_path: str | Path | None = None, batch_size: int | None = None,
                  device: str | torch.device | None = None) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        # transformers draws a "Loading weights 103/103" bar on every load: noise in every hiercat command.
+        hf_logging.disable_progress_bar()
         path = Path(model_path or os.environ.get(ENV_MODEL) or packaged_model_dir())
         if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
             raise ModelLoadError(

@@ -36,6 +36,9 @@ def _load_hf(kind: str, model: str, env: str, option: str, loader: Callable[[str
         model = str(local)
     elif model.startswith((".", "/", "~")) or model.count("/") > 1:
         raise ModelLoadError(f"{kind}: model folder {model} not found; {how}")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar in every command
     try:
         return loader(model)
     except (OSError, ValueError, KeyError) as exc:

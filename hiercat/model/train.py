@@ -211,7 +211,10 @@ def train_classifier(
 
     history = TrainHistory(monitor=monitor)
     best_value, best_state, bad = float("inf"), None, 0
-    bar = tqdm(range(1, epochs + 1), desc="train", unit="epoch", disable=not progress, leave=False)
+    # No ETA: early stopping usually ends long before `epochs`, so a remaining time over all of them misleads.
+    desc = f"train (stops after {patience} epochs without gain)" if val_inputs is not None else "train"
+    bar = tqdm(range(1, epochs + 1), desc=desc, unit="epoch", disable=not progress, leave=False,
+               bar_format="{desc}: epoch {n_fmt} of at most {total_fmt} [{elapsed}, {rate_inv_fmt}{postfix}]")
     base_lrs = [[g["lr"] for g in o.param_groups] for o in opts]
     for epoch in bar:
         te = time.perf_counter()
