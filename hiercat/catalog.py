@@ -214,7 +214,7 @@ def validate(df: pd.DataFrame, source: str | Path, options: CatalogOptions) -> V
     reject(df["product_id"] == "", "missing product_id")
     if options.require_platform:
         reject(df["platform"] == "", "missing platform (the platform column is empty here)")
-    reject(df["title"] == "", "missing title (empty or only invisible characters)")
+    reject(df["title"] == "", "missing title")  # invisible characters alone count as none (clean_text)
     if options.require_category:
         reject(df["category"] == "", "missing category")
     sep_token = options.sep.strip() or options.sep

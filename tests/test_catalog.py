@@ -44,14 +44,14 @@ def test_reads_csv_parquet_jsonl_alike(sample: Path, tmp_path: Path) -> None:
 def test_malformed_csv_names_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("product_id,title,category\n1,Shirt,A > B\n2,Shoe,A > C,extra,fields\n", encoding="utf-8")
-    with pytest.raises(CatalogError, match=r"bad\.csv: cannot parse CSV: line 3"):
+    with pytest.raises(CatalogError, match=r"bad\.csv: line 3, 5 fields, the header has 3"):
         read_table(bad)
 
 
 def test_malformed_jsonl_names_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"product_id": "1", "title": "a", "category": "A"}\n{"product_id": 2,\n', encoding="utf-8")
-    with pytest.raises(CatalogError, match=r"bad\.jsonl:2: invalid JSON"):
+    with pytest.raises(CatalogError, match=r"bad\.jsonl: line 2, column 1: invalid JSON"):
         read_table(bad)
 
 

@@ -58,7 +58,7 @@ def test_native_category_without_a_category_column_is_a_clear_error(demo_model, 
         read_for_classification(tmp_path / "new.csv", CatalogOptions(), need_category=True)
     res = runner.invoke(app, ["classify", str(tmp_path / "new.csv"), "--native-category", "--store", str(store),
                               "-o", str(tmp_path / "p.csv")])
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # a user error (hiercat.cli.errors)
     said = " ".join(res.output.split())
     assert "missing required column(s) category" in said and "breadcrumbs are read from the `category` column" in said
     assert not (tmp_path / "p.csv").exists()

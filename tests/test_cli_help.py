@@ -50,7 +50,7 @@ def test_train_help_snapshot_keeps_the_defaults():
 def test_hand_written_defaults_are_not_eaten(command):
     text = " ".join(_help(command).split())
     expected = {
-        "ingest": ["[default: the platform column, else the folder name]", "[default: STORE/rejects-<file>.csv]"],
+        "ingest": ["[default: the platform column, else the store's default platform: the first --platform given to it]", "[default: STORE/rejects-<file>.csv]"],
         "search": ["[default: the title vector]"],
         "classify": ["[default: STORE/models/classifier]", "[default: the one chosen on validation data at training]",
                      "[default: the model's, set by `train --decode`]"],

@@ -74,10 +74,10 @@ def test_train_token_dropout_list_saves_a_refit_ensemble_that_classifies(store: 
 
 def test_train_refuses_a_bad_token_dropout_list_or_decode(store: Path) -> None:
     res = runner.invoke(app, ["train", "--store", str(store), "--token-dropout", "0.1,high"])
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # a user error (hiercat.cli.errors)
     assert "--token-dropout takes numbers in [0, 1) joined by commas, got '0.1,high'" in res.output
     res = runner.invoke(app, ["train", "--store", str(store), "--decode", "beam"])
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "--decode must be one of greedy, path, got 'beam'" in res.output
 
 

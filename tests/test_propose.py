@@ -126,7 +126,7 @@ def test_propose_mapping_needs_a_category_column(demo_model, demo_dir: Path, tmp
     store, _ = demo_model
     unseen_demo_rows(demo_dir).head(5).drop(columns=["category"]).to_csv(tmp_path / "new.csv", index=False)
     res = runner.invoke(app, ["propose-mapping", str(tmp_path / "new.csv"), "--store", str(store)])
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # a user error (hiercat.cli.errors)
     assert "missing required column(s) category" in " ".join(res.output.split())
 
 
