@@ -63,7 +63,8 @@ def store_taxonomy(store: VectorStore) -> Taxonomy:
     meta = store.get_meta()
     tax = Taxonomy.from_dict(meta["taxonomy"]) if meta.get("taxonomy") else Taxonomy()
     sources = [str(s) for s in meta.get("taxonomy_sources") or []]
-    if not meta.get("taxonomy") or any(s.startswith("google-product-taxonomy") for s in sources):
+    # ingest names the source by the taxonomy file or as "Google Product Taxonomy", depending on the version
+    if not meta.get("taxonomy") or any("google" in s.lower() for s in sources):
         for path in Taxonomy.from_google(GOOGLE_TAXONOMY).paths:
             tax.add_path(path)
     return tax

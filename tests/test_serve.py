@@ -228,3 +228,22 @@ def test_a_correction_changes_the_knn_answer_without_retraining(api: httpx.Clien
     assert none.status_code == 422 and none.json()["field"] == "corrections[0].path"
     unknown = api.post("/feedback", json={"corrections": [{**bad, "product_id": "nope", "path": DRESSES}]})
     assert unknown.status_code == 422 and "no stored product" in unknown.json()["error"]
+
+
+def test_serving_an_embedded_store_an_ingest_holds_is_refused_with_the_reason(demo_store: Path,
+                                                                              tmp_path: Path) -> None:
+    from hiercat.serve.service import open_serving_store
+    from hiercat.store import StoreLockedError
+
+    store_dir = tmp_path / "store"
+    shutil.copytree(demo_store, store_dir, ignore=shutil.ignore_patterns("hiercat.lock"))
+    with EdgeStore(store_dir):  # as a running ingest holds it
+        with pytest.raises(StoreLockedError, match="no read-only mode"):
+            open_serving_store(store_dir)
+    vs, label, note = open_serving_store(store_dir)
+    try:
+        assert label == str(store_dir.resolve()) and "ingest" in note and "refused" in note
+        with pytest.raises(StoreLockedError):  # and while it serves, an ingest cannot open the folder
+            EdgeStore(store_dir)
+    finally:
+        vs.close()
