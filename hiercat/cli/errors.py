@@ -75,11 +75,10 @@ def run(argv: list[str] | None = None) -> int:
         ctx = getattr(e, "ctx", None)
         print_error(e.format_message(), f"see `{ctx.command_path if ctx is not None else 'hiercat'} --help`")
         return EXIT_USER
-    except click.exceptions.Abort:
-        print_error("aborted")
-        return 130
-    except KeyboardInterrupt:
-        print_error("interrupted")
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        from .interrupt import interrupted
+
+        print_error(*interrupted(args))
         return 130
     except BaseException as exc:  # noqa: BLE001 - the boundary: everything ends here as one line
         if isinstance(exc, SystemExit):

@@ -38,10 +38,11 @@ class ApplyResult:
     category: str
     added_paths: list[str]
     updated: int  # products whose label path was rewritten from the proposal
-    assigned: int  # products placed by nearest centroid (set aside, or not in the proposal)
-    kept_at_category: int  # products the user's drops keep at the category itself
+    assigned: int  # products placed by nearest centroid (not in the proposal; set aside only if asked)
+    kept_at_category: int  # products kept at the category itself (the user's drops, the set-aside ones)
     path_counts: dict[str, int] = field(default_factory=dict)  # products per label path under the category now
     removed_paths: list[str] = field(default_factory=list)  # sub-categories of earlier runs no product uses now
+    set_aside_kept: int = 0  # of kept_at_category: products the image filter set aside (see proposal.py)
 
 
 def label_fields(path: Sequence[str], clear_from: int = 0) -> dict[str, Any]:
@@ -260,6 +261,10 @@ def adopt(
     deepest = max([len(split_path(p)) for p in current.values()] + [len(cat)])
     paths = {pid: cat + rel for pid, rel in sub.items() if pid in current}
     kept = sorted(pid for pid, rel in sub.items() if pid in current and not rel)
+    # Products the image filter set aside are odd shots, often misfiled (a dress among shoes): the
+    # nearest sub-category would only hide them, so they stay at the category unless the file asks.
+    aside = [] if prop.set_aside.get("assign_nearest") else \
+        sorted(pid for pid in prop.set_aside.get("point_ids", []) if pid in current and pid not in paths)
     # Products the proposal does not place keep their sub-category only if it is still in the new
     # tree; one from an earlier recategorization goes back to the category (then to the nearest).
     tree = {p[:k] for p in paths.values() for k in range(len(cat) + 1, len(p) + 1)}
@@ -279,12 +284,13 @@ def adopt(
                      for c in prop.clusters],
         "updated": len(paths),
         "returned_to_category": len(stale),
-        "kept_at_category": kept,
+        "kept_at_category": kept + aside,  # later assign_to_nearest calls leave these alone too
+        "set_aside_kept_at_category": aside,
     }
     added = _record(store, cat, new_paths, entry)
     assigned: dict[str, tuple[str, ...]] = {}
     if assign_rest:
-        assigned = assign_to_nearest(store, cat, entry["vectors"], entry["weights"], exclude=kept,
+        assigned = assign_to_nearest(store, cat, entry["vectors"], entry["weights"], exclude=kept + aside,
                                      text_encoder=text_encoder)
         if assigned:
             schema = read_schema(store)
@@ -294,5 +300,6 @@ def adopt(
     counts = store.facet("path", category_filter(cat), limit=100_000)
     stayed = sum(p == cat for p in assigned.values())
     return ApplyResult(category=join_path(cat), added_paths=added, updated=len(paths),
-                       assigned=len(assigned) - stayed, kept_at_category=len(kept) + stayed,
+                       assigned=len(assigned) - stayed, kept_at_category=len(kept) + len(aside) + stayed,
+                       set_aside_kept=len(aside),
                        path_counts=dict(sorted(counts.items())), removed_paths=removed)

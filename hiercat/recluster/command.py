@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -73,6 +74,10 @@ def print_apply(result: ApplyResult, console: Console) -> None:
     console.print(f"[bold]{result.category}[/]: {result.updated} products rewritten, {result.assigned} assigned to the "
                   f"nearest sub-category, {result.kept_at_category} kept at the category; "
                   f"{len(result.added_paths)} new categories")
+    if result.set_aside_kept:
+        console.print(f"{result.set_aside_kept} products set aside by the image filter stay at the category (look "
+                      "at them: odd shots are often misfiled products); \"assign_nearest\": true in the proposal's "
+                      "set_aside gives them the nearest sub-category")
     table = Table("path", "products", title="Labels now")
     for path, n in result.path_counts.items():
         table.add_row(path, str(n))
@@ -115,10 +120,14 @@ def recluster_command(
         raise ValueError(f"--levels must be >= 1, got {levels}")
     if image_weights is not None and not Path(image_weights).is_file():
         raise ValueError(f"--image-weights: no such file {image_weights}")
-    with console.status(f"reclustering {category} ..."):
-        report = recluster(store, category, out or default_out(category), vectors=vectors, method=method,
-                           levels=levels, n_clusters=parse_n_clusters(n_clusters), reference=reference,
-                           platform=platform, image_filter=image_filter, seed=seed, image_weights=image_weights,
-                           place_apart=place_apart)
+    t0 = time.perf_counter()
+
+    def step(text: str) -> None:  # a line per stage: the whole takes minutes on a large category
+        console.print(f"[dim]{time.perf_counter() - t0:6.0f} s[/]  {text}")
+
+    report = recluster(store, category, out or default_out(category), vectors=vectors, method=method,
+                       levels=levels, n_clusters=parse_n_clusters(n_clusters), reference=reference,
+                       platform=platform, image_filter=image_filter, seed=seed, image_weights=image_weights,
+                       place_apart=place_apart, on_step=step)
     print_report(report, console)
     return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -58,23 +59,76 @@ def ctfidf(titles: Sequence[str], labels: np.ndarray, stop: set[str], ngram_rang
     return np.where(tf >= min_share, tf * idf, 0.0), terms, uniq
 
 
-def _pick_name(terms: list[tuple[str, float]], taken: set[str], vague: set[str]) -> str:
-    """The best-scoring term that says something new (not only `vague` words) and is not taken."""
-    useful = [(t, s) for t, s in terms if not set(t.split()) <= vague]
-    for i, (term, score) in enumerate(useful):
-        # 'flip flops' says more than 'flip': prefer a bigram holding the word if it scores close.
-        for t, s in useful[i + 1: i + 4]:
-            if " " in t and " " not in term and term in t.split() and s >= 0.6 * score:
-                term = t
-                break
-        if term.lower() not in taken:
+def name_key(name: str) -> str:
+    """What makes two names the same: 'Casual Shoes' and 'casual shoe' are one name (case, naive plurals)."""
+    def singular(w: str) -> str:
+        if w.endswith("es") and w[:-2].endswith(("s", "sh", "ch", "x")) and not w.endswith("sses"):
+            return w[:-2]
+        if w.endswith("sses"):
+            return w[:-2]
+        return w[:-1] if w.endswith("s") and not w.endswith("ss") and len(w) > 3 else w
+
+    return " ".join(singular(w) for w in name.lower().split())
+
+
+def phrase_completer(docs: Sequence[str], titles: Sequence[str] = (), share: float = 0.7):
+    """A function completing a term whose word is nearly always said as part of a phrase in a cluster.
+
+    'flip' -> 'flip flops' (the two-word phrase of `docs`, the cleaned titles) and 'hi sneakers' ->
+    'hi-top sneakers' (a hyphenated compound of the raw `titles`, whose second half may be a stop
+    word), when at least `share` of the titles holding the word say it that way: a name cut from its
+    phrase ("Flip", "Hi", "Casual") reads as a fragment.
+    """
+    from collections import Counter
+
+    words: Counter[str] = Counter()
+    pairs: Counter[str] = Counter()
+    for doc in docs:
+        toks = doc.split()
+        words.update(set(toks))
+        pairs.update({f"{a} {b}" for a, b in zip(toks, toks[1:]) if a != b})
+    compounds: Counter[str] = Counter()
+    for title in titles:
+        compounds.update({m.group(0) for m in _COMPOUND.finditer(str(title).lower())})
+
+    def hyphenated(word: str, others: list[str]) -> str:
+        best = max((c for c in compounds if word in c.split("-")), key=lambda c: compounds[c], default=None)
+        if best is None or compounds[best] < share * max(words[word], 1) or set(best.split("-")) & set(others):
+            return word
+        return best
+
+    def complete(term: str) -> str:
+        if " " not in term and words[term]:
+            best = max((p for p in pairs if term in p.split()), key=lambda p: pairs[p], default=None)
+            if best is not None and pairs[best] >= share * words[term]:
+                term = best
+        parts = term.split()
+        return " ".join(hyphenated(w, [o for o in parts if o != w]) for w in parts)
+
+    return complete
+
+
+_COMPOUND = re.compile(r"\b[^\W\d_]+-[^\W\d_]+\b")
+
+
+def _pick_name(terms: list[tuple[str, float]], taken: set[str], vague: set[str],
+               lines: set[str] = frozenset(), complete=lambda t: t) -> str:
+    """The best-scoring term that says something new (not only `vague` words), names no product line, is no
+    fragment of a phrase and is not taken (by `name_key`)."""
+    def says_something(term: str) -> bool:
+        words = set(term.split())
+        return not words <= vague and not words & lines and max(len(w) for w in words) > 2
+
+    useful = [c for c in dict.fromkeys(complete(t) for t, _ in terms) if says_something(c)]
+    for term in useful:
+        if name_key(term) not in taken:
             return term.title()
-    return _numbered((useful or terms or [("Other", 0.0)])[0][0].title(), taken)
+    return _numbered((useful or [t for t, _ in terms] or ["Other"])[0].title(), taken)
 
 
 def _numbered(base: str, taken: set[str]) -> str:
     name, i = base, 2
-    while name.lower() in taken:
+    while name_key(name) in taken:
         name = f"{base} {i}"
         i += 1
     return name
@@ -89,20 +143,26 @@ def name_clusters(
     stop: set[str] | None = None,
     reserved: Iterable[str] = (),
     unnamable: set[str] = frozenset(),
+    taken: set[str] | None = None,
 ) -> dict[int, ClusterName]:
     """Proposed name and top terms of every cluster, names distinct among the clusters given.
 
     `reserved` are the names above (the category, the parent cluster): a name made only of their
-    words ('Shoes', or 'Formal' inside 'Formal Shoes') says nothing new and is never proposed;
-    nor is one made only of `unnamable` words (product lines such as 'Air', see terms.py), which
-    still show among the top terms.
+    words ('Shoes', or 'Formal' inside 'Formal Shoes') says nothing new and is never proposed; nor
+    is one holding an `unnamable` word (a product line such as 'Air' or 'Lunarswift', see terms.py),
+    which still shows among the top terms. A word nearly always said as part of a phrase is named by
+    the phrase ('Flip' -> 'Flip Flops'). `taken`: `name_key`s already in use elsewhere (other levels
+    of the tree), updated with the names given here.
     """
     titles = [str(t) for t in titles]
     stop = stop if stop is not None else stop_terms(brands, titles, colours)
     scores, terms, uniq = ctfidf(titles, labels, stop)
     reserved = list(reserved)
     vague = word_forms(reserved) | set(unnamable)
-    taken: set[str] = {r.lower() for r in reserved}
+    taken = taken if taken is not None else set()
+    taken |= {name_key(r) for r in reserved}
+    docs = np.asarray([" ".join(t for t in tokens(s) if t not in stop) for s in titles], dtype=object)
+    labels = np.asarray(labels)
     out: dict[int, ClusterName] = {}
     # Larger clusters choose first, so the main shape gets the plain name and a tail cluster the qualified one.
     order = sorted(range(len(uniq)), key=lambda i: -int((np.asarray(labels) == uniq[i]).sum()))
@@ -112,8 +172,10 @@ def name_clusters(
         top = [(terms[j], round(float(row[j]), 4)) for j in best if row[j] > 0]
         # Look further down the ranking for the name than what is shown as top terms.
         more = [(terms[j], float(row[j])) for j in np.argsort(-row)[: 4 * top_n] if row[j] > 0] if len(terms) else []
-        name = _pick_name(more or top, taken, vague)
-        taken.add(name.lower())
+        members = labels == uniq[i]
+        complete = phrase_completer(docs[members].tolist(), [t for t, m in zip(titles, members) if m])
+        name = _pick_name(more or top, taken, vague, set(unnamable), complete)
+        taken.add(name_key(name))
         out[int(uniq[i])] = ClusterName(name=name, terms=top)
     return out
 
@@ -133,6 +195,7 @@ def name_tree(titles: Sequence[str], ids: Sequence[np.ndarray], stop: set[str],
     titles = np.asarray([str(t) for t in titles], dtype=object)
     reserved = list(reserved)
     names: dict[str, ClusterName] = {}
+    taken: set[str] = set()  # one name per sub-category in the whole tree: no 'Casual Shoes' twice
     for level, lab in enumerate(ids, start=1):
         groups = [None] if level == 1 else sorted(set(ids[level - 2]))
         for parent in groups:
@@ -143,6 +206,6 @@ def name_tree(titles: Sequence[str], ids: Sequence[np.ndarray], stop: set[str],
             code = {c: i for i, c in enumerate(subs)}
             above = [] if parent is None else [names[a].name for a in _ancestors(parent)]
             got = name_clusters(titles[m], np.array([code[c] for c in lab[m]]), stop=stop,
-                                reserved=[*reserved, *above], unnamable=unnamable)
+                                reserved=[*reserved, *above], unnamable=unnamable, taken=taken)
             names.update({c: got[i] for c, i in code.items()})
     return names

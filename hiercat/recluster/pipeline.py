@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,7 @@ def _proposal_clusters(sel: Selection, masks: dict[str, np.ndarray], names: dict
     ids = np.asarray(sel.ids, dtype=object)
     product_ids = sel.column("product_id")
     platforms = sel.column("platform")
+    titles = sel.column("title")
     proposed, summaries = [], []
     for cid, m in masks.items():
         # The id spells the ancestry ("3.2" is the 2nd sub-cluster of 3), so level and parent follow from it.
@@ -91,7 +92,8 @@ def _proposal_clusters(sel: Selection, masks: dict[str, np.ndarray], names: dict
         proposed.append(ProposedCluster(
             id=cid, level=level, parent=parent, name=nm.name, proposed_name=nm.name, size=int(m.sum()),
             top_terms=[t for t, _ in nm.terms], platforms=plat, reference=refd,
-            point_ids=ids[m].tolist(), product_ids=product_ids[m].tolist(), member_platforms=platforms[m].tolist()))
+            point_ids=ids[m].tolist(), product_ids=product_ids[m].tolist(), member_platforms=platforms[m].tolist(),
+            titles=titles[m].tolist()))
         summaries.append(ClusterSummary(id=cid, level=level, parent=parent, name=nm.name,
                                         top_terms=[t for t, _ in nm.terms], size=int(m.sum()), platforms=plat,
                                         purity=pur.purity if pur else None, majority=pur.majority if pur else None))
@@ -146,14 +148,17 @@ def recluster(
     make_scatter: bool = True,
     image_weights: str | Path | None = None,
     place_apart: bool = True,
+    on_step: Callable[[str], None] | None = None,
 ) -> Report:
     """Propose sub-categories for `category` and write report.md/.html, proposal.json and pictures to out_dir.
 
     `image_weights` re-embeds the category's images with that SimCLR file (see `hiercat
     train-image-encoder --category`) instead of using the stored image vectors. With `place_apart`, the
     products of a minority platform that fell into one level-1 cluster are placed into the other
-    platforms' clusters by their titles (placement.py); without it they stay, with a note.
+    platforms' clusters by their titles (placement.py); without it they stay, with a note. `on_step(text)`
+    is told each stage as it starts (the whole takes minutes on a large category).
     """
+    step = on_step or (lambda text: None)
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
     notes: list[str] = []
@@ -164,6 +169,7 @@ def recluster(
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if levels < 1:
         raise ValueError(f"levels must be >= 1, got {levels}")
+    step(f"reading the stored products of {category}")
     sel = select_category(store, category, platform=platform)
     cat = join_path(sel.category)
     if len(sel) == 0:
@@ -178,6 +184,7 @@ def recluster(
         seconds["reembed_images"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    step(f"{len(sel)} products; building the {vectors} features")
     if text_encoder is None and "terms" in needed_roles(vectors, w):
         text_encoder = store_text_encoder(store)
     vecs, spec, w = role_vectors(sel, vectors, w, text_encoder, notes)
@@ -189,6 +196,7 @@ def recluster(
     keep = np.ones(len(sel), dtype=bool)
     image_result = None
     if image_filter and "image" in roles:
+        step("setting aside odd shots (image filter, per shop)")
         image_result = filter_images_by_platform(sel.vectors[roles["image"]], sel.column("platform"),
                                                  sel.present.get(roles["image"]), seed=seed)
         keep = image_result.keep
@@ -207,6 +215,7 @@ def recluster(
     X = build_features({k: v[chosen] for k, v in vecs.items()}, spec, w)
 
     t = time.perf_counter()
+    step(f"clustering {len(chosen)} products ({method}, {levels} level{'s' if levels > 1 else ''}, UMAP per level)")
     tree, _ = cascade(X, levels=levels, method=method, n_clusters=n_clusters, seed=seed,
                       n_components=n_components, umap=umap, local_umap=local_umap)
     seconds["cluster"] = time.perf_counter() - t
@@ -220,12 +229,14 @@ def recluster(
     placing = place_apart and bool(apart) and not set(platforms.tolist()) <= {a.platform for a in apart}
     if placing:
         t = time.perf_counter()
+        step(f"placing {', '.join(a.platform for a in apart)} into the other shops' clusters by title")
         # Brand and colour words would tie the classifier to the other shops' brands; what the product is remains.
         labels = place_by_titles(labels, titles_or_cleaned(titles, stop=stop), platforms, [a.platform for a in apart])
         notes.extend(placed_note(a) for a in apart)
         seconds["placement"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    step("naming the clusters")
     lines = product_line_words(titles, part.column("brand"), platforms)
     names = name_tree(titles, labels, stop, reserved=sel.category, unnamable=lines)
     seconds["naming"] = time.perf_counter() - t
@@ -242,6 +253,7 @@ def recluster(
                        for lv in range(1, len(labels) + 1)]
 
     t = time.perf_counter()
+    step("drawing montages and the scatter plot")
     aside_montage, scatter_rel = _pictures(out, part, sel, summaries, masks, labels, names, X, image_result,
                                            montage_size, seed, umap, make_scatter,
                                            f"{cat}: level-1 clusters ({spec}, {method})")
@@ -257,7 +269,10 @@ def recluster(
                 "local_umap": local_umap, "image_weights": str(image_weights) if image_weights else None,
                 "place_apart": place_apart},
         set_aside={"point_ids": [sel.ids[i] for i in aside], "product_ids": sel.column("product_id")[aside].tolist(),
-                   "member_platforms": sel.column("platform")[aside].tolist(), "reasons": reasons[aside].tolist()},
+                   "titles": sel.column("title")[aside].tolist(),
+                   "member_platforms": sel.column("platform")[aside].tolist(), "reasons": reasons[aside].tolist(),
+                   # odd shots are often misfiled products (a dress among shoes): kept at the category unless asked
+                   "assign_nearest": False},
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     )
     proposal_file = proposal.save(out / "proposal.json")

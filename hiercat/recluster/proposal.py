@@ -9,12 +9,18 @@ Format (`proposal.json`, written by `recluster`, read by `apply_proposal`)::
       "clusters": [
         {"id": "3", "level": 1, "parent": null, "name": "Flip Flops", "proposed_name": "Flip Flops",
          "top_terms": ["flip flops", ...], "size": 812, "platforms": {"myntra": 800, "hm": 12},
-         "point_ids": [...], "product_ids": [...], "member_platforms": [...]},
+         "point_ids": [...], "product_ids": [...], "member_platforms": [...], "titles": [...]},
         {"id": "3.1", "level": 2, "parent": "3", "name": "Slides", ...},
         ...
       ],
-      "set_aside": {"point_ids": [...], "product_ids": [...], "reason": "image filter"}
+      "set_aside": {"point_ids": [...], "product_ids": [...], "titles": [...], "reasons": [...],
+                    "assign_nearest": false}
     }
+
+`titles` lists each member's title beside its product id, so the file can be edited without
+looking products up. The products set aside (odd shots: often a product filed under the wrong
+category, such as a dress among shoes) stay at the category on --apply; set
+`"assign_nearest": true` to give them the nearest new sub-category instead.
 
 Every cluster lists all its members (a level-1 cluster includes its sub-clusters' members). A level-1
 group that was not split has no level-2 entries. Edits a user may make, per cluster:
@@ -58,6 +64,7 @@ class ProposedCluster:
     point_ids: list[str]
     product_ids: list[str] = field(default_factory=list)
     member_platforms: list[str] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)  # beside product_ids, for a person editing the file
     proposed_name: str = ""
     top_terms: list[str] = field(default_factory=list)
     platforms: dict[str, int] = field(default_factory=dict)

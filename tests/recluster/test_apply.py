@@ -38,22 +38,33 @@ def test_apply_rewrites_payloads_and_taxonomy(built, fresh) -> None:
     dropped = fresh.retrieve(by["4"]["point_ids"])
     assert dropped and all(q.payload["path"] == SHOES and q.payload["depth"] == 2 for q in dropped)
     assert ("Apparel & Accessories", "Shoes") in tax.terminal
-    # Products set aside by the image filter went to the nearest sub-category, or joined the dropped
-    # products where those are nearer (the user kept such products at Shoes).
+    # Products set aside by the image filter (odd shots, often misfiled) stay at Shoes, for a person to look at.
     aside = fresh.retrieve(data["set_aside"]["point_ids"])
-    joined = [q for q in aside if q.payload["path"] == SHOES]
-    assert result.assigned == len(aside) - len(joined)
-    assert all(q.payload["depth"] >= 3 for q in aside if q not in joined)
-    assert result.kept_at_category == len(dropped) + len(joined) == fresh.count({"path": SHOES})
-    assert assign_to_nearest(fresh, "Shoes", text_encoder=TinyText()) == {}  # drops are respected later too
+    assert aside and all(q.payload["path"] == SHOES for q in aside)
+    assert result.assigned == 0 and result.set_aside_kept == len(aside)
+    assert result.kept_at_category == len(dropped) + len(aside) == fresh.count({"path": SHOES})
+    # drops and the set-aside products are respected by later assignments too
+    assert assign_to_nearest(fresh, "Shoes", text_encoder=TinyText()) == {}
     # The rest of the store is untouched.
     assert len(others) == 40
     assert {p.id: p.payload["path"] for p in fresh.scroll() if p.payload["level_2"] != SHOES} == others
 
 
-def test_apply_without_edits_leaves_no_product_at_the_category(built, fresh) -> None:
+def test_apply_keeps_only_the_set_aside_products_at_the_category(built, fresh) -> None:
     _, report, root = built
     result = apply_proposal(fresh, root / "out" / "proposal.json", text_encoder=TinyText())
+    assert result.updated == report.n_clustered and result.assigned == 0
+    assert result.set_aside_kept == report.n_set_aside == fresh.count({"path": SHOES}) > 0
+    proposal = Proposal.load(root / "out" / "proposal.json")
+    assert len(proposal.set_aside["titles"]) == report.n_set_aside  # each with its title, to judge it
+    assert all(len(c.titles) == c.size == len(c.product_ids) for c in proposal.clusters)
+
+
+def test_apply_without_edits_and_set_aside_assigned_leaves_no_product_at_the_category(built, fresh) -> None:
+    _, report, root = built
+    data = Proposal.load(root / "out" / "proposal.json")
+    data.set_aside["assign_nearest"] = True
+    result = apply_proposal(fresh, data, text_encoder=TinyText())
     assert result.updated == report.n_clustered and result.assigned == report.n_set_aside
     assert fresh.count({"path": SHOES}) == 0
     tax = Taxonomy.from_dict(fresh.get_meta()["taxonomy"])
