@@ -9,7 +9,11 @@ from PIL import Image
 
 
 class ImageRejected(ValueError):
-    """An image that cannot be used; the message is the reject reason (file, and why)."""
+    """An image that cannot be used; the message is the reject reason (file, and why), `kind` the decoder's error type."""
+
+    def __init__(self, message: str, kind: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind or "ImageRejected"
 
 
 def open_rgb(path: str | Path) -> Image.Image:
@@ -26,15 +30,16 @@ def open_rgb(path: str | Path) -> Image.Image:
             with Image.open(path) as im:
                 w, h = im.size
                 if limit and w * h > limit:
-                    raise ImageRejected(f"image too large: {path} is {w} x {h} pixels, over the {limit:,} pixel limit")
+                    raise ImageRejected(f"image too large: {path} is {w} x {h} pixels, over the {limit:,} pixel limit",
+                                        "DecompressionBombError")
                 return im.convert("RGB")
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected(f"image too large: {path} ({exc})") from None
+        raise ImageRejected(f"image too large: {path} ({exc})", type(exc).__name__) from None
     except FileNotFoundError:
-        raise ImageRejected(f"image not found: {path}") from None
+        raise ImageRejected(f"image not found: {path}", "FileNotFoundError") from None
     except MemoryError:
-        raise ImageRejected(f"image too large to decode in memory: {path}") from None
+        raise ImageRejected(f"image too large to decode in memory: {path}", "MemoryError") from None
     except Exception as exc:  # noqa: BLE001 - decoders raise OSError, ValueError, SyntaxError, struct.error, ...
-        raise ImageRejected(f"corrupt image: {path} ({type(exc).__name__}: {exc})") from None
+        raise ImageRejected(f"corrupt image: {path} ({type(exc).__name__}: {exc})", type(exc).__name__) from None

@@ -50,11 +50,12 @@ def open_images(paths: Sequence[str]) -> tuple[list[Image.Image | None], list[st
         if p and not Path(p).is_file():
             note = f"image not found ({p}); classified without it"
         elif p:
+            from ..images import ImageRejected, open_rgb
+
             try:
-                with Image.open(p) as raw:
-                    im = raw.convert("RGB")
-            except Exception as exc:  # noqa: BLE001 - any decoder failure means "no usable image"
-                note = f"image unusable ({type(exc).__name__}); classified without it"
+                im = open_rgb(p)  # oversized images (decompression bombs) are refused, not decoded
+            except ImageRejected as exc:
+                note = f"image unusable ({exc.kind}); classified without it"
         images.append(im)
         notes.append(note)
     return images, notes
