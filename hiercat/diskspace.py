@@ -33,7 +33,11 @@ def free_bytes(path: str | Path) -> int:
 
 
 def folder_bytes(path: str | Path) -> int:
-    """Bytes the files under a folder take on disk (allocated blocks, not sparse sizes)."""
+    """Bytes the files under a folder take or may take: per file the larger of its allocated blocks and its size.
+
+    Qdrant's memory-mapped chunks are sparse files: their size is what writing into them may take, and
+    a full disk under a written page is the SIGBUS this module exists to avoid.
+    """
     total = 0
     for root, _, files in os.walk(path):
         for f in files:
@@ -41,7 +45,7 @@ def folder_bytes(path: str | Path) -> int:
                 st = os.stat(os.path.join(root, f))
             except OSError:
                 continue
-            total += getattr(st, "st_blocks", 0) * 512 or st.st_size
+            total += max(getattr(st, "st_blocks", 0) * 512, st.st_size)
     return total
 
 
