@@ -4,7 +4,10 @@
     python -m tests.fault_counts -k csv     # extra pytest arguments pass through
 
 A case is a test marked `fault(KIND)` (tests/faults.py). Passing: ok. Failing: "traceback" when the
-command printed one, else its KIND.
+command printed one (or hiercat itself raised), else its KIND.
+
+Measured on this corpus (issue #16): before the fixes (the tree of 2026-12-02 00:50 UTC)
+cases 72, ok 4, traceback 17, loss 8, wrong 43; after them cases 72, ok 72, traceback 0, loss 0, wrong 0.
 """
 
 from __future__ import annotations
