@@ -31,7 +31,7 @@ from bench_ingest import CATALOG, Clock, subset_catalog  # noqa: E402
 def time_stages(csv: Path, store_path: Path, model: Path, batch_size: int, k: int) -> tuple[dict[str, float], int]:
     """Each classify stage in turn on the same products."""
     from hiercat.catalog import CatalogOptions
-    from hiercat.classify import embed_rows, knn_vector_name, load_classifier, read_for_classification
+    from hiercat.classify import embed_rows, load_classifier, read_for_classification
     from hiercat.encoders.base import open_images
     from hiercat.encoders.presets import TEXT_FIELDS
     from hiercat.product_words import product_words
@@ -56,8 +56,8 @@ def time_stages(csv: Path, store_path: Path, model: Path, batch_size: int, k: in
         preset.text.clear()
         inputs, _ = embed_rows(rows, preset, batch_size)
         clock.time("model (predict)", clf.predict, inputs)
-        name = knn_vector_name(list(inputs.dense))
-        queries = list(inputs.dense[name])
+        name = clf.knn_vector or "minilm_title"
+        queries = list(inputs.dense[name]) if name in inputs.dense else inputs.sparse[name].to_vectors()
         flt = {"split": ["train", "val"]} if store.count({"split": ["train", "val"]}) else None
         store.search_batch(name, queries[:50], k=k, filter=flt)  # index files load lazily: warm them once
         one = clock.time("kNN: one search per product (before)",

@@ -306,7 +306,14 @@ def classify_catalog_ray(source: str | Path, store: VectorStore, model_dir: str 
     The model and the batched kNN vote run here, on the driver: they cost little per product next
     to the encoders, and the kNN vote needs the store.
     """
-    from .classify import CatalogPredictions, Embedded, classify_rows, load_classifier, read_for_classification
+    from .classify import (
+        CatalogPredictions,
+        Embedded,
+        classify_rows,
+        drop_non_finite,
+        load_classifier,
+        read_for_classification,
+    )
 
     native_category = bool(classify_kwargs.pop("native_category", False))
     clf, preset = load_classifier(store, model_dir, False, None)
@@ -315,9 +322,10 @@ def classify_catalog_ray(source: str | Path, store: VectorStore, model_dir: str 
     inputs, notes = embed_rows_ray(rows, preset, address, workers, threads_per_worker, batch_size)
     emb = Embedded(inputs, notes, {"embed": time.perf_counter() - t0},
                    len(rows) if preset.image_vector is not None else 0)
-    table = classify_rows(rows, inputs, clf, store,
+    rows, rejects, emb = drop_non_finite(rows, rejects, emb)
+    table = classify_rows(rows, emb.inputs, clf, store,
                           breadcrumbs=rows["native_path"].tolist() if native_category else None, **classify_kwargs)
-    table["note"] = notes
+    table["note"] = emb.notes
     return CatalogPredictions(table, rejects, emb, rows, clf)
 
 

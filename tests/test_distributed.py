@@ -93,3 +93,22 @@ def test_ray_embedding_equals_classify_embedding(cluster, demo_dir: Path, preset
     for name in local.sparse:
         got, want = inputs.sparse[name].to_vectors(), local.sparse[name].to_vectors()
         assert [list(v.indices) for v in got] == [list(v.indices) for v in want]
+
+
+def test_ray_classify_equals_classify(cluster, demo_model, tmp_path: Path, demo_dir: Path) -> None:
+    from hiercat.classify import classify_catalog
+    from hiercat.distributed import classify_catalog_ray
+
+    from .conftest import unseen_demo_rows
+
+    store_dir, model = demo_model
+    csv = tmp_path / "new.csv"
+    unseen_demo_rows(demo_dir).head(40).to_csv(csv, index=False)
+    with EdgeStore(store_dir) as store:
+        local = classify_catalog(csv, store, model, explain=True).table
+        distributed = classify_catalog_ray(csv, store, model, workers=2, batch_size=16, explain=True).table
+    assert list(distributed["product_id"]) == list(local["product_id"])
+    assert list(distributed["predicted_path"]) == list(local["predicted_path"])
+    assert list(distributed["source"]) == list(local["source"])
+    np.testing.assert_allclose(distributed["confidence"], local["confidence"], atol=1e-4)
+    assert list(distributed["neighbours"].map(len) > 2) == [True] * 40  # the batched kNN vote explained every row
