@@ -67,6 +67,32 @@ def test_unbalanced_quote_under_reject_keeps_every_other_row(tmp_path, fast_mode
     assert rej["line"].tolist() == ["5"] and "quote" in rej["reason"].iloc[0]
 
 
+def swallowing_lines() -> list[str]:
+    """Data lines where row 4 opens a quote that a stray quote in row 7 closes: pandas merged rows 4-7 into one title."""
+    lines = [",".join(r[:4] + ["plain description", "", r[6]]) for r in rows(10)]
+    lines[3] = lines[3].replace("Blue cotton", '"Blue cotton')  # file line 5
+    lines[6] = lines[6].replace("number 7", 'number 7"')  # file line 8
+    return lines
+
+
+@pytest.mark.fault("loss")
+def test_quote_swallowing_whole_rows_is_an_error(tmp_path, fast_models) -> None:
+    f = write_csv(tmp_path / "shop" / "products.csv", HEADER, swallowing_lines(), raw=True)
+    one_line_error(ingest(tmp_path, f), "products.csv", "line 5", "column 3", "line 8")
+
+
+@pytest.mark.fault("loss")
+def test_quote_swallowing_whole_rows_under_reject_keeps_the_rows(tmp_path, fast_models) -> None:
+    f = write_csv(tmp_path / "shop" / "products.csv", HEADER, swallowing_lines(), raw=True)
+    run = ingest(tmp_path, f, extra=("--on-bad-lines", "reject"))
+    no_traceback(run)
+    assert run.code == 0, run.output
+    points = stored(tmp_path / "store")
+    assert sorted(points, key=int) == [str(i) for i in range(1, 11) if i != 4]
+    assert points["7"]["title"] == 'Blue cotton shirt number 7"'  # the stray quote, as written
+    assert rejects_of(tmp_path)["line"].tolist() == ["5"]
+
+
 @pytest.mark.fault("loss")
 def test_ragged_row_is_an_error_with_its_line(tmp_path, fast_models) -> None:
     lines = csv_lines()
