@@ -115,8 +115,8 @@ def choose_min_confidence(true_paths: Sequence[Sequence[str]], pred_paths: Seque
     return None
 
 
-def plot_curve(points: Sequence[CurvePoint], file, marks: Sequence[float] = ()):
-    """hP against coverage (products given their whole path), one marker per threshold in `marks`."""
+def plot_curve(points: Sequence[CurvePoint], file, marks: Sequence[CurvePoint] = ()):
+    """hP against coverage (products given their whole path); `marks` (e.g. chosen thresholds) drawn and labelled."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -125,10 +125,10 @@ def plot_curve(points: Sequence[CurvePoint], file, marks: Sequence[float] = ()):
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot([100 * p.coverage for p in points], [100 * p.hP for p in points], "-o", ms=3, label="hP")
     ax.plot([100 * p.coverage for p in points], [100 * p.hR for p in points], "--", label="hR")
-    for m in marks:
-        p = min(points, key=lambda q: abs(q.min_confidence - m))
-        ax.annotate(f"C={m:.2f}", (100 * p.coverage, 100 * p.hP), textcoords="offset points", xytext=(-40, -15),
-                    arrowprops={"arrowstyle": "->"}, fontsize=8)
+    for p in marks:
+        ax.plot([100 * p.coverage], [100 * p.hP], "s", color="crimson", ms=6)
+        ax.annotate(f"C={p.min_confidence:.4g}", (100 * p.coverage, 100 * p.hP), textcoords="offset points",
+                    xytext=(8, -14), fontsize=8, color="crimson")
     ax.set_xlabel("coverage: products given their whole predicted path (%)")
     ax.set_ylabel("%")
     ax.set_title("confidence back-off: precision against coverage")

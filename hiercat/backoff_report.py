@@ -120,7 +120,7 @@ def write_backoff_report(ev: BackoffEvaluation, out: str | Path, title: str = "h
     """report.md, report.html and backoff_curve.png in `out`; `extra`: (heading, html) sections appended."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    png = plot_curve(ev.curve, out / "backoff_curve.png", marks=[c for c in ev.chosen.values() if c is not None])
+    png = plot_curve(ev.curve, out / "backoff_curve.png", marks=list(ev.at_chosen.values()))
     full = ev.full_metrics
     summary = (f"Without back-off the test part scores hP {100 * full['hP']:.2f} %, hR {100 * full['hR']:.2f} %, "
                f"exact {100 * full['exact']:.2f} %.")
@@ -133,7 +133,7 @@ def write_backoff_report(ev: BackoffEvaluation, out: str | Path, title: str = "h
              f"<p>{html.escape(summary)}</p>", "<h2>Thresholds chosen for a target precision</h2>", html_table(ch, cb),
              "<h2>Coverage / precision curve (test part)</h2>", f"<p>{html.escape(INTRO)}</p>",
              f"<figure><img src='{html.escape(png.name)}' alt='precision against coverage'>"
-             "<figcaption>hP and hR against coverage; arrows mark the thresholds chosen on validation</figcaption>"
+             "<figcaption>hP and hR against coverage; red squares: the thresholds chosen on validation</figcaption>"
              "</figure>", html_table(head, body)]
     for heading, fragment in extra:
         parts += [f"<h2>{html.escape(heading)}</h2>", fragment]
