@@ -3,7 +3,7 @@
 The Python API (each name is imported on first use, so `import hiercat` stays fast):
 
 - `open_store(location)`: the embedded store in a folder, or a Qdrant server at a URL (`Store`).
-- `ingest(catalogs, store, mapping=...)`: validate, map, embed and upsert catalogs; one report per file.
+- `ingest_catalogs(catalogs, store, mapping=...)`: validate, map, embed and upsert catalogs; one report per file.
 - `Categorizer`: the scikit-learn-style estimator: `fit(store)`, `predict`, `predict_proba`,
   `explain`, `save`, `Categorizer.load`.
 - `Categorizer.propose_mapping(catalog)`: a new shop's native categories mapped onto the taxonomy.
@@ -25,6 +25,7 @@ _EXPORTS = {
     "CatalogOptions": "hiercat.catalog",
     "CategoryMapping": "hiercat.mapping",
     "IngestReport": "hiercat.ingest",
+    "ingest_catalogs": "hiercat.ingest",
     "Store": "hiercat.store",
     "StoreSchema": "hiercat.store.schema",
     "Taxonomy": "hiercat.taxonomy",
@@ -32,7 +33,6 @@ _EXPORTS = {
     "read_schema": "hiercat.store.schema",
     "leave_one_shop_out": "hiercat.evaluate",
 }
-_RENAMED = {"ingest": ("hiercat.ingest", "ingest_catalogs")}
 
 __all__ = [
     "CatalogOptions",
@@ -45,7 +45,7 @@ __all__ = [
     "Taxonomy",
     "TrainConfig",
     "__version__",
-    "ingest",
+    "ingest_catalogs",
     "leave_one_shop_out",
     "open_store",
     "read_schema",
@@ -56,8 +56,7 @@ if TYPE_CHECKING:
     from .categorizer import Categorizer
     from .config import ClassifyConfig, TrainConfig
     from .evaluate import leave_one_shop_out
-    from .ingest import IngestReport
-    from .ingest import ingest_catalogs as ingest
+    from .ingest import IngestReport, ingest_catalogs
     from .mapping import CategoryMapping
     from .store import Store, open_store
     from .store.schema import StoreSchema, read_schema
@@ -67,7 +66,4 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
-    if name in _RENAMED:
-        module, attr = _RENAMED[name]
-        return getattr(import_module(module), attr)
     raise AttributeError(f"module 'hiercat' has no attribute {name!r}")
