@@ -74,7 +74,7 @@ def read_table(path: str | Path, columns: dict[str, str] | None = None,
         raise CatalogError(f"{path}: file not found")
     if path.is_dir():
         raise CatalogError(f"{path} is a folder; give the catalog file (or a folder holding products.csv)")
-    suffix = "".join(path.suffixes[-2:]).lower()
+    suffix = "".join(path.suffixes[-2:]).lower().removesuffix(".gz")  # gzip is undone by the readers
     if suffix.endswith((".parquet", ".pq")):
         rec = read_parquet_records(path)
     elif suffix.endswith((".jsonl", ".ndjson", ".json")):

@@ -79,8 +79,25 @@ def cell_text(value: Any, column: str) -> tuple[str, str]:
     return "", f"{column} is a {type(value).__name__}, expected text"
 
 
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, gunzipped when it is gzip-compressed (`products.csv.gz`); Excel workbooks are refused."""
+    import gzip
+
+    if path.suffix.lower() in (".xlsx", ".xls", ".xlsm", ".ods"):
+        raise CatalogError(f"{path}: spreadsheet workbooks are not read; save the sheet as CSV (UTF-8)")
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise CatalogError(f"{path}: a damaged gzip file ({exc})") from None
+    return raw
+
+
 def decode_utf8(path: Path, raw: bytes) -> str:
     """The file's text; a non-UTF-8 byte is an error naming its line and column (a BOM is dropped)."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise CatalogError(f"{path}: the file is UTF-16 encoded (Excel's 'Unicode text'); save it as UTF-8")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -90,7 +107,7 @@ def decode_utf8(path: Path, raw: bytes) -> str:
                            "(the file looks Latin-1 / Windows-1252 encoded); save it as UTF-8") from None
 
 
-def _field_at(line: str, fields: int) -> int:
+def _field_at(line: str, fields: int, delim: str = ",") -> int:
     """1-based number of the field whose quote is broken on this physical line (opened and never closed, or
     closed and followed by more text); the last field when no quote is broken here."""
     text, col, i = line.rstrip("\r\n"), 1, 0
@@ -104,12 +121,12 @@ def _field_at(line: str, fields: int) -> int:
                 if text[j + 1: j + 2] == '"':
                     i = j + 2  # an escaped quote ("")
                     continue
-                if j + 1 < len(text) and text[j + 1] != ",":
+                if j + 1 < len(text) and text[j + 1] != delim:
                     return col  # closed, then followed by more text
                 i = j + 1
                 break
         else:
-            j = text.find(",", i)
+            j = text.find(delim, i)
             i = len(text) if j < 0 else j
         if i >= len(text):
             break
@@ -122,12 +139,17 @@ def read_csv_records(path: Path, on_bad_lines: str = "error") -> Records:
     """Records of a comma-separated file, with strict quoting; see the module doc for bad records."""
     if on_bad_lines not in BAD_LINES:
         raise ValueError(f"on_bad_lines must be one of {', '.join(BAD_LINES)}, got {on_bad_lines!r}")
-    text = decode_utf8(path, path.read_bytes())
+    text = decode_utf8(path, read_bytes(path))
     lines = _LINES.findall(text)
     if not lines:
         raise CatalogError(f"{path}: the file is empty (no header line)")
+    # Comma-separated, unless the header holds no comma but tabs or semicolons (.tsv, European exports):
+    # the header alone decides, so no row's content is ever guessed at.
+    delim = "\t" if path.suffix.lower() == ".tsv" else ","
+    if "," not in lines[0]:
+        delim = next((d for d in ("\t", ";", "|") if d in lines[0]), delim)
     try:
-        header = next(csv.reader([lines[0]], strict=True))
+        header = next(csv.reader([lines[0]], strict=True, delimiter=delim))
     except csv.Error as exc:
         raise CatalogError(f"{path}: line 1 (the header): {exc}") from None
     ncol = len(header)
@@ -136,7 +158,7 @@ def read_csv_records(path: Path, on_bad_lines: str = "error") -> Records:
     errors: list[str] = []
     pos = 1
     while pos < len(lines):
-        reader = csv.reader(lines[pos:], strict=True)
+        reader = csv.reader(lines[pos:], strict=True, delimiter=delim)
         resync = None
         while True:
             start = pos + reader.line_num
@@ -145,7 +167,7 @@ def read_csv_records(path: Path, on_bad_lines: str = "error") -> Records:
             except StopIteration:
                 break
             except csv.Error as exc:
-                col = _field_at(lines[start], ncol)
+                col = _field_at(lines[start], ncol, delim)
                 reason = (f"column {col} ({header[col - 1] if col <= ncol else '?'}): a quote opened here is "
                           f"never closed ({exc})")
                 values.append([])
@@ -157,9 +179,9 @@ def read_csv_records(path: Path, on_bad_lines: str = "error") -> Records:
             if end - start == 1 and not lines[start].strip():
                 continue  # a blank line
             reason = ""
-            if end - start > 1 and any(lines[k].count(",") >= ncol - 1 for k in range(start + 1, end)):
+            if end - start > 1 and any(lines[k].count(delim) >= ncol - 1 for k in range(start + 1, end)):
                 # A quoted value may span lines (descriptions do), but one that swallows whole rows is a lost quote.
-                col = _field_at(lines[start], ncol)
+                col = _field_at(lines[start], ncol, delim)
                 reason = (f"column {col} ({header[col - 1] if col <= ncol else '?'}): a quote opened here closes only "
                           f"on line {end}, swallowing {end - start - 1} line(s) that look like rows")
                 resync = start + 1
@@ -195,11 +217,18 @@ def _refuse_trailing_commas(path: Path, header: list[str], errors: list[str], wh
 
 def read_jsonl_records(path: Path) -> Records:
     """Records of a JSON-lines file (one object per line); values typed by `cell_text`."""
-    text = decode_utf8(path, path.read_bytes())
+    text = decode_utf8(path, read_bytes(path))
     columns: dict[str, None] = {}
     objs: list[dict[str, Any]] = []
     where: list[int] = []
     errors: list[str] = []
+    if text.lstrip().startswith("["):
+        # A .json file holding one array of objects: its records are numbered from 1 in place of lines.
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CatalogError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}") from None
+        text = "\n".join(json.dumps(x, ensure_ascii=False) if isinstance(x, dict) else json.dumps([x]) for x in items)
     for lineno, line in enumerate(_LINES.findall(text), 1):
         if not line.strip():
             continue

@@ -382,3 +382,42 @@ def test_read_table_reports_line_numbers_of_rows() -> None:
         assert df["row"].tolist() == [1, 2, 3]
         assert df["line"].tolist() == [2, 4, 5]
         assert df["product_id"].tolist() == ["1", "2", "3"]
+
+
+@pytest.mark.fault("wrong")
+@pytest.mark.parametrize("shape", ["tsv", "semicolons", "gzip", "json array"])
+def test_other_shapes_of_one_catalog_read_the_same(tmp_path, shape) -> None:
+    """A shop's export as .tsv, semicolon-separated (the header decides), gzipped or as a JSON array: same rows."""
+    import gzip
+
+    from hiercat.catalog import read_table
+
+    body = rows(3)
+    if shape == "json array":
+        f = tmp_path / "p.json"
+        f.write_text(json.dumps([dict(zip(HEADER, r)) for r in body]), encoding="utf-8")
+    elif shape == "gzip":
+        plain = write_csv(tmp_path / "p.csv", HEADER, body)
+        f = tmp_path / "p.csv.gz"
+        f.write_bytes(gzip.compress(plain.read_bytes()))
+    else:
+        delim = "\t" if shape == "tsv" else ";"
+        f = tmp_path / ("p.tsv" if shape == "tsv" else "p.csv")
+        f.write_text("".join(delim.join(r) + "\n" for r in [HEADER, *body]), encoding="utf-8")
+    df = read_table(f)
+    assert df["product_id"].tolist() == ["1", "2", "3"]
+    assert df["description"].tolist() == [r[4] for r in body]  # "A soft shirt, model 1": the comma kept
+    assert (df["read_error"] == "").all()
+
+
+@pytest.mark.fault("traceback")
+@pytest.mark.parametrize("name,data,needle", [("p.xlsx", b"PK\x03\x04", "save the sheet as CSV"),
+                                              ("p.csv", "product_id,title\n".encode("utf-16"), "UTF-16"),
+                                              ("p.csv", b"", "empty"),
+                                              ("p.parquet", b"not parquet", "Parquet")])
+def test_unreadable_files_are_one_line(tmp_path, fast_models, name, data, needle) -> None:
+    f = tmp_path / "shop" / name
+    f.parent.mkdir()
+    f.write_bytes(data)
+    one_line_error(ingest(tmp_path, f), name, needle)
+
