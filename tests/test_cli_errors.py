@@ -174,3 +174,22 @@ def test_server_that_never_answers_times_out_with_retries(silent_port, fast_mode
     line = one_line_error(run, url, "did not answer")
     assert "3 tries" in line or "tries" in line
     assert run.seconds < 15
+
+
+@pytest.mark.fault("wrong")
+def test_unknown_option_is_one_line_with_exit_2(fast_models) -> None:
+    one_line_error(hiercat("ingest", "x.csv", "--bogus"), "--bogus")
+    assert fast_models == []
+
+
+@pytest.mark.fault("traceback")
+def test_entry_point_prints_one_line_not_a_traceback(tmp_path) -> None:
+    """The real `python -m hiercat`, in a child process: what a user's shell sees."""
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "hiercat", "info", "--store", str(tmp_path / "missing")],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines()[0].startswith("error: no store at")

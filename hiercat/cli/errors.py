@@ -61,6 +61,12 @@ def describe(exc: BaseException) -> tuple[str, str, int]:
             "report it", EXIT_BUG)
 
 
+def _is_usage_error(exc: BaseException) -> bool:
+    """A command-line usage error (unknown option, missing argument) of typer's click or of click itself."""
+    return isinstance(exc, click.ClickException) or (
+        type(exc).__module__.startswith("typer") and hasattr(exc, "format_message") and hasattr(exc, "exit_code"))
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run `hiercat ARGV` and return its exit status; errors printed as one line (traceback only with --debug)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -69,20 +75,20 @@ def run(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="hiercat", standalone_mode=False)
-    except click.exceptions.Exit as e:
+    except (typer.Exit, click.exceptions.Exit) as e:
         return int(e.exit_code)
-    except click.ClickException as e:
-        ctx = getattr(e, "ctx", None)
-        print_error(e.format_message(), f"see `{ctx.command_path if ctx is not None else 'hiercat'} --help`")
-        return EXIT_USER
-    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
-        from .interrupt import interrupted
-
-        print_error(*interrupted(args))
+    except (typer.Abort, click.exceptions.Abort, KeyboardInterrupt):
+        print_error("interrupted")
         return 130
     except BaseException as exc:  # noqa: BLE001 - the boundary: everything ends here as one line
         if isinstance(exc, SystemExit):
             return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else EXIT_BUG
+        if _is_usage_error(exc):  # typer vendors its own click: its exceptions are not click's
+            message = exc.format_message()  # type: ignore[attr-defined]
+            if message:  # (no arguments at all: the help was printed, there is nothing to add)
+                ctx = getattr(exc, "ctx", None)
+                print_error(message, f"see `{ctx.command_path if ctx is not None else 'hiercat'} --help`")
+            return int(getattr(exc, "exit_code", EXIT_USER) or EXIT_USER)
         message, hint, code = describe(exc)
         if debug:
             traceback.print_exc()
