@@ -43,15 +43,20 @@ def recluster(
     collection: str = CollectionOpt,
 ) -> None:
     """Propose new sub-categories inside a shallow category by clustering its stored vectors; --apply adopts them."""
-    from ..recluster.command import recluster_command
+    from ..recluster.command import parse_n_clusters, recluster_command
+    from ..recluster.config import ReclusterConfig
 
+    try:  # every option checked once, here, before the store is opened
+        config = None if apply else ReclusterConfig(
+            vectors=vectors, method=method, levels=levels, n_clusters=parse_n_clusters(n_clusters),
+            reference=reference, platform=platform, image_filter=image_filter, seed=seed,
+            image_weights=image_weights, place_apart=place_apart)
+    except ValueError as exc:
+        fail(f"recluster: {exc}")
     vs = open_store_from_cli(store, qdrant_url, collection)
     try:
-        recluster_command(vs, category, out=out, method=method, vectors=vectors, reference=reference,
-                          platform=platform, levels=levels, n_clusters=n_clusters, image_filter=image_filter,
-                          seed=seed, apply=apply, console=console, image_weights=image_weights,
-                          place_apart=place_apart)
-    except ValueError as exc:  # unknown category, bad proposal edits, bad options: user-ready messages
+        recluster_command(vs, category, config, out=out, apply=apply, console=console)
+    except ValueError as exc:  # unknown category, bad proposal edits: user-ready messages
         fail(str(exc))
     finally:
         vs.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -12,8 +13,7 @@ from rich.table import Table
 from ..store.base import VectorStore
 from ..taxonomy import join_path
 from .apply import ApplyResult, apply_proposal
-from .cluster import METHODS
-from .features import DEFAULT_SPEC, SPECS
+from .config import ReclusterConfig
 from .pipeline import recluster
 from .proposal import Proposal, ProposalError
 from .report import Report
@@ -88,21 +88,17 @@ def print_apply(result: ApplyResult, console: Console) -> None:
 def recluster_command(
     store: VectorStore,
     category: str,
+    config: ReclusterConfig | None = None,
     out: Path | None = None,
-    method: str = "agglomerative",
-    vectors: str = DEFAULT_SPEC,
-    reference: str | None = None,
-    platform: str | None = None,
-    levels: int = 2,
-    n_clusters: str | None = None,
-    image_filter: bool = True,
-    seed: int = 0,
     apply: Path | None = None,
     console: Console | None = None,
-    image_weights: Path | None = None,
-    place_apart: bool = True,
+    **options: Any,
 ) -> Report | ApplyResult:
-    """Propose sub-categories (writing the report) or, with `apply`, adopt an edited proposal; prints a summary."""
+    """Propose sub-categories (writing the report) or, with `apply`, adopt an edited proposal; prints a summary.
+
+    config: the run's options (or give them as keywords, as `ReclusterConfig` takes them; a
+    `n_clusters` string such as "8,3" is parsed).
+    """
     console = console or Console()
     if apply is not None:
         proposal = Proposal.load(apply)
@@ -112,22 +108,14 @@ def recluster_command(
         result = apply_proposal(store, proposal)
         print_apply(result, console)
         return result
-    if method not in METHODS:
-        raise ValueError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
-    if vectors not in SPECS:
-        raise ValueError(f"--vectors must be one of {', '.join(SPECS)}, got {vectors!r}")
-    if levels < 1:
-        raise ValueError(f"--levels must be >= 1, got {levels}")
-    if image_weights is not None and not Path(image_weights).is_file():
-        raise ValueError(f"--image-weights: no such file {image_weights}")
+    if isinstance(options.get("n_clusters"), str):
+        options["n_clusters"] = parse_n_clusters(options["n_clusters"])
+    cfg = config or ReclusterConfig.from_options(**options)
     t0 = time.perf_counter()
 
     def step(text: str) -> None:  # a line per stage: the whole takes minutes on a large category
         console.print(f"[dim]{time.perf_counter() - t0:6.0f} s[/]  {text}")
 
-    report = recluster(store, category, out or default_out(category), vectors=vectors, method=method,
-                       levels=levels, n_clusters=parse_n_clusters(n_clusters), reference=reference,
-                       platform=platform, image_filter=image_filter, seed=seed, image_weights=image_weights,
-                       place_apart=place_apart, on_step=step)
+    report = recluster(store, category, out or default_out(category), cfg, on_step=step)
     print_report(report, console)
     return report

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,9 @@ import numpy as np
 from ..encoders.base import TextEncoder
 from ..store.base import VectorStore
 from ..taxonomy import join_path
-from .cluster import METHODS, UmapParams, cascade, umap_embed
+from .cluster import UmapParams, cascade, umap_embed
+from .config import ReclusterConfig, platforms_of
 from .features import (
-    DEFAULT_SPEC,
     build_features,
     fused_weights,
     needed_roles,
@@ -130,34 +130,30 @@ def recluster(
     store: VectorStore,
     category: str,
     out_dir: str | Path,
-    vectors: str = DEFAULT_SPEC,
-    method: str = "agglomerative",
-    levels: int = 2,
-    n_clusters: Sequence[int | None] | None = None,
-    reference: str | None = None,
-    platform: str | Sequence[str] | None = None,
-    image_filter: bool = True,
-    seed: int = 0,
+    config: ReclusterConfig | None = None,
     *,
-    weights: Mapping[str, float] | None = None,
     text_encoder: TextEncoder | None = None,
-    n_components: int = 10,
-    local_umap: bool = True,
-    umap: UmapParams | None = None,
-    montage_size: int = 24,
-    make_scatter: bool = True,
-    image_weights: str | Path | None = None,
-    place_apart: bool = True,
     on_step: Callable[[str], None] | None = None,
+    **options: Any,
 ) -> Report:
     """Propose sub-categories for `category` and write report.md/.html, proposal.json and pictures to out_dir.
 
-    `image_weights` re-embeds the category's images with that SimCLR file (see `hiercat
-    train-image-encoder --category`) instead of using the stored image vectors. With `place_apart`, the
-    products of a minority platform that fell into one level-1 cluster are placed into the other
-    platforms' clusters by their titles (placement.py); without it they stay, with a note. `on_step(text)`
-    is told each stage as it starts (the whole takes minutes on a large category).
+    config: the run's options (`ReclusterConfig`, validated there); or give them as keywords
+    (`vectors="fused", n_clusters=(8, 3), reference="native_category"`). With `image_weights` the
+    category's images are re-embedded with that SimCLR file (see `hiercat train-image-encoder
+    --category`) instead of using the stored image vectors. With `place_apart`, the products of a
+    minority platform that fell into one level-1 cluster are placed into the other platforms'
+    clusters by their titles (placement.py); without it they stay, with a note. `on_step(text)` is
+    told each stage as it starts (the whole takes minutes on a large category).
     """
+    if config is not None and options:
+        raise TypeError("give either a ReclusterConfig or keyword options, not both")
+    cfg = config or ReclusterConfig(**options)
+    vectors, method, levels, n_clusters = cfg.vectors, cfg.method, cfg.levels, cfg.n_clusters
+    reference, platform, image_filter, seed = cfg.reference, platforms_of(cfg), cfg.image_filter, cfg.seed
+    n_components, local_umap, umap, montage_size = cfg.n_components, cfg.local_umap, cfg.umap, cfg.montage_size
+    make_scatter, image_weights, place_apart = cfg.make_scatter, cfg.image_weights, cfg.place_apart
+    weights = cfg.weights or None
     step = on_step or (lambda text: None)
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -165,10 +161,6 @@ def recluster(
     out = Path(out_dir)
     w = fused_weights(weights)
 
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    if levels < 1:
-        raise ValueError(f"levels must be >= 1, got {levels}")
     step(f"reading the stored products of {category}")
     sel = select_category(store, category, platform=platform)
     cat = join_path(sel.category)
