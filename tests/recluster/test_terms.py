@@ -44,3 +44,28 @@ def test_cleaned_titles_drop_brand_colour_audience_and_stop_words() -> None:
     assert titles_or_cleaned(titles, brands, colours)[2] == "puma black"  # nothing left: the whole title
     # A brand word in no more than twice as many titles as its brand's products is a brand word.
     assert clean_titles(["Sports Men Sandals", "Sports Shoes"], ["Sports", "Sports"]) == ["sandals", "shoes"]
+
+
+def test_feature_words_keep_every_native_type_word_of_the_shops(shared_data) -> None:
+    """The clustering's default vocabulary was tuned on shoes; no shop's type word may be a stop word of it.
+
+    sklearn's English list holds 'top' and 'bottom' (H&M's 'Vest top', 'Pyjama bottom', Myntra's
+    '... Crop Top' titles): cleaned for the features, such titles lost their type.
+    """
+    import pandas as pd
+
+    from hiercat.recluster.terms import FEATURE_STOP_WORDS, PRODUCT_STOP_WORDS, clean_titles, stop_terms, tokens
+
+    stop = stop_terms([], [], english=FEATURE_STOP_WORDS)
+    assert not PRODUCT_STOP_WORDS & stop
+    # Words of a type's name that are fine to drop: conjunctions, audience, 'other', a colour word (Eye Cream).
+    allowed = {"and", "other", "baby", "kids", "mens", "cream"}
+    for shop in ("myntra", "hm"):
+        native = pd.read_csv(shared_data / shop / "products.csv", usecols=["category"], dtype=str)["category"]
+        words = {w for leaf in native.dropna().str.split(" > ").str[-1].unique() for w in tokens(leaf)}
+        assert words & stop <= allowed, (shop, sorted(words & stop - allowed))
+    titles = ["Roadster Women Black Crop Top", "H&M Vest top", "H&M Pyjama bottoms", "Nike Men Hi-Top Sneakers"]
+    assert clean_titles(titles, ["Roadster", "H&M", "H&M", "Nike"], ["Black", "", "", ""]) == [
+        "crop top", "vest top", "pyjama bottoms", "hi top sneakers"]
+    # Names keep sklearn's full list: 'Hi-Top Sneakers' is named by its compound, not 'Hi Top'.
+    assert "top" in stop_terms([], [])
