@@ -77,8 +77,10 @@ def run(argv: list[str] | None = None) -> int:
         result = command.main(args=args, prog_name="hiercat", standalone_mode=False)
     except (typer.Exit, click.exceptions.Exit) as e:
         return int(e.exit_code)
-    except (typer.Abort, click.exceptions.Abort, KeyboardInterrupt):
-        print_error("interrupted")
+    except (typer.Abort, click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        from .interrupt import interrupted
+
+        print_error(*interrupted(args))  # what the command kept and how to go on
         return 130
     except BaseException as exc:  # noqa: BLE001 - the boundary: everything ends here as one line
         if isinstance(exc, SystemExit):
