@@ -109,7 +109,8 @@ def evaluate(
             targets = [float(x) for x in cascade_targets.split(",") if x.strip()]
             casc = cascade_rows(text_row.extra["model"], best.extra["model"], products, split, labels, targets)
             sections.append(("Two-stage cascade", f"Stage 1 = {text_row.name}; stage 2 = {best.name}. Thresholds chosen "
-                             "on the validation split for a target escalation share; times per 1,000 products.", casc, levels))
+                             "on the validation split for a target escalation share; times per 1,000 products. The per-level "
+                             "F1 of both stages is in the grid above.", casc, 0))
         if cross:
             xrows = []
             for pair in cross.split(","):
