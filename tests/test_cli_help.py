@@ -50,10 +50,11 @@ def test_train_help_snapshot_keeps_the_defaults():
 def test_hand_written_defaults_are_not_eaten(command):
     text = " ".join(_help(command).split())
     expected = {
-        "ingest": ["[default: the platform column, else the store's default platform: the first --platform given to it]", "[default: STORE/rejects-<file>.csv]"],
-        "search": ["[default: the title vector]"],
+        "ingest": ["[default: the platform column, else the store's default platform: the first --platform given to it]",
+                   "[default: STORE/rejects-<file>.csv]", "pip install 'hiercat[ray]'"],
+        "search": ["[default: a text query: title and description, each product by the nearer; --like: the title vector]"],
         "classify": ["[default: STORE/models/classifier]", "[default: the one chosen on validation data at training]",
-                     "[default: the model's, set by `train --decode`]"],
+                     "[default: the model's, set by `train --decode`]", "pip install 'hiercat[ray]'"],
         "recluster": ["[default: ./recluster-<category>]", "[default: auto]"],
         "train": ["[default: STORE/models/classifier]"],
     }[command]

@@ -32,7 +32,7 @@ def classify(
     model: Path | None = typer.Option(None, help=f"Model folder {default('STORE/models/classifier')}."),
     cascade: bool = typer.Option(False, "--cascade", help="Text-only first stage (STORE/models/text); escalate unsure items to the multimodal model."),
     threshold: float | None = typer.Option(None, help=f"Cascade threshold {default('the one chosen on validation data at training')}."),
-    explain: bool = typer.Option(False, "--explain", help="Attach the k nearest stored products to every prediction."),
+    explain: bool = typer.Option(False, "--explain", help="Explain each prediction by its 3 nearest stored products (columns neighbour_1_* … neighbour_3_*)."),
     knn_threshold: float = typer.Option(0.5, help="Below this model confidence the kNN vote decides if it is more confident."),
     k: int = typer.Option(10, "-k", help="Neighbours for the kNN vote and explanations."),
     decode: str | None = typer.Option(None, help=f"greedy or path (best whole valid path) {default(MODEL_DECODE)}; a cascade's text stage keeps the decoding its threshold was chosen with."),
@@ -46,7 +46,7 @@ def classify(
     store: Path | None = StoreOpt,
     qdrant_url: str | None = UrlOpt,
     collection: str = CollectionOpt,
-    ray: bool = typer.Option(False, "--ray", help="Embed on a Ray cluster (for large batches); the model and the kNN vote run here. A local cluster unless --ray-address. Needs pip install 'hiercat[ray]'; not with --cascade."),
+    ray: bool = typer.Option(False, "--ray", help="Embed on a Ray cluster (for large batches); the model and the kNN vote run here. A local cluster unless --ray-address. Needs pip install 'hiercat\\[ray]'; not with --cascade."),
     ray_address: str | None = typer.Option(None, help="With --ray: the cluster to join (auto = the running one, ray://head:10001); implies --ray."),
     ray_workers: int | None = typer.Option(None, help="With --ray: encoder actors " + default("one per GPU, else one per CPU") + "."),
 ) -> None:

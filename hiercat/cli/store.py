@@ -45,7 +45,7 @@ def ingest(
     store: Path | None = StoreOpt,
     qdrant_url: str | None = UrlOpt,
     collection: str = CollectionOpt,
-    ray: bool = typer.Option(False, "--ray", help="Embed on a Ray cluster (Ray Data, an actor pool of encoders: one per GPU, else CPU actors); a local one unless --ray-address. Needs pip install 'hiercat[ray]'."),
+    ray: bool = typer.Option(False, "--ray", help="Embed on a Ray cluster (Ray Data, an actor pool of encoders: one per GPU, else CPU actors); a local one unless --ray-address. Needs pip install 'hiercat\\[ray]'."),
     ray_address: str | None = typer.Option(None, help="With --ray: the cluster to join (auto = the running one, ray://head:10001); implies --ray."),
     ray_workers: int | None = typer.Option(None, help="With --ray: encoder actors " + default("one per GPU, else one per CPU") + "."),
     workers: int = typer.Option(2, help="Threads preparing batches ahead of the encoder (stored hashes, image reads and decodes)."),
