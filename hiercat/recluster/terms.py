@@ -16,6 +16,10 @@ TOKEN = r"(?u)\b[^\W\d_][^\W\d_]+\b"  # words of 2+ letters: model numbers and s
 # Myntra + H&M titles ('Crop Top', 'Vest top'), 'full' / 'front' / 'back' / 'side' say the cut. Shoes
 # never needed them ('hi-top' is a compound), so sklearn's list dropped them unnoticed; the clustering's
 # words and terms keep them (bench/RESULTS.md, "Recluster beyond shoes"). Names still use the full list.
+# A single letter joined by a hyphen names the product with the word after it: 'T-shirt' is not a
+# 'shirt' (4,377 Myntra titles say T-shirt, 1,055 Tshirt), 'V-neck', 'A-line'. Tokens of 2+ letters
+# dropped the letter, so the clustering saw T-shirts and shirts as one word; it now sees 'tshirt'.
+_LETTER_PREFIX = re.compile(r"(?<![^\W\d_])([^\W\d_])-(?=[^\W\d_]{2})")
 PRODUCT_STOP_WORDS = frozenset({"top", "bottom", "full", "front", "back", "side", "thin", "thick"})
 FEATURE_STOP_WORDS = frozenset(ENGLISH_STOP_WORDS - PRODUCT_STOP_WORDS)
 
@@ -80,10 +84,11 @@ def clean_titles(titles: Sequence[str], brands: Iterable[str] = (), colours: Ite
     """Titles reduced to their product words: 'Puma Men Black Running Shoes' -> 'running shoes'.
 
     Without `stop`, the stop words are `stop_terms` with `FEATURE_STOP_WORDS` ('Crop Top' keeps 'top').
+    A one-letter prefix stays with its word: 'Men Navy T-Shirt' -> 'tshirt', not 'shirt'.
     """
     titles = [str(t) for t in titles]
     stop = stop if stop is not None else stop_terms(brands, titles, colours, FEATURE_STOP_WORDS)
-    return [" ".join(w for w in tokens(t) if w not in stop) for t in titles]
+    return [" ".join(w for w in tokens(_LETTER_PREFIX.sub(r"\1", t)) if w not in stop) for t in titles]
 
 
 def titles_or_cleaned(titles: Sequence[str], brands: Iterable[str] = (), colours: Iterable[str] = (),
