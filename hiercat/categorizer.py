@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,7 @@ from .store.schema import PresetRecord, read_schema
 from .taxonomy import join_path
 from .training_split import TrainingSplit
 
-Products = pd.DataFrame | str | Path | Sequence[dict[str, Any]]
+Products: TypeAlias = "pd.DataFrame | str | Path | Sequence[dict[str, Any]]"
 """Products to classify: a DataFrame or records with hiercat's columns, or a catalog file."""
 CATALOG_SUFFIXES = (".csv", ".parquet", ".pq", ".jsonl", ".ndjson", ".json")
 
@@ -200,7 +200,7 @@ class Categorizer(BaseEstimator):
         self.calibration_ = calibrate(result.model, inputs, paths, split, self.knn_vector_, cfg.decode)
         self.model_ = result.model
         self.taxonomy_ = result.model.taxonomy
-        self.split_ = TrainingSplit.from_positions(products.ids, split.train, split.val, split.test, cfg.seed)
+        self.split_: TrainingSplit | None = TrainingSplit.from_positions(products.ids, split.train, split.val, split.test, cfg.seed)
         self.metrics_ = result.metrics
         self.history_ = result.history
         self.result_ = result
@@ -229,6 +229,7 @@ class Categorizer(BaseEstimator):
 
     def _sidecar(self) -> dict[str, Any]:
         split = self.split_
+        assert split is not None  # a fit always records its split
         return {
             "preset": self.vectors_.to_meta() if self.vectors_ is not None else None,
             # which weight files made the vectors (hiercat.encoders.fingerprint): classify refuses other encoders
@@ -248,7 +249,8 @@ class Categorizer(BaseEstimator):
         self._check_fitted()
         folder = Path(folder)
         save_model(self.model_, folder, self.classifier_.sidecar)
-        self.split_.save(folder)
+        if self.split_ is not None:  # a model loaded from before models recorded their split has none
+            self.split_.save(folder)
         if self.category_names_ is not None:
             self.category_names_.save(folder)
         return folder

@@ -202,16 +202,17 @@ def knn_fallback(rows: pd.DataFrame, inputs: ModalityInputs, classifier: Classif
         queries = inputs.dense[name][need] if name in inputs.dense else inputs.sparse[name].take(need).to_vectors()
         members = classifier.split.is_neighbour if classifier.split is not None else None
         legacy = {"split": ["train", "val"]} if members is None and _has_split(store) else None
-        for i, v in zip(need, knn_classify(store, name, list(queries), k=knn_k, filter=legacy,
-                                           label_field=classifier.labels, members=members)):
-            votes[int(i)] = v
+        for i, got in zip(need, knn_classify(store, name, list(queries), k=knn_k, filter=legacy,
+                                             label_field=classifier.labels, members=members)):
+            votes[int(i)] = got
     for i in low:
-        v = votes.get(int(i))
-        if v is None or not v.path or v.confidence <= 0:
+        vote = votes.get(int(i))
+        if vote is None or not vote.path or vote.confidence <= 0:
             continue
-        if float(classifier.calibration.knn(v.confidence)) > float(model_cal[i]):
-            paths[i], conf[i] = v.path, v.confidence
-            level_conf[i] = [v.level_conf[k] if k < len(v.level_conf) else 1.0 for k in range(level_conf.shape[1])]
+        if float(classifier.calibration.knn(vote.confidence)) > float(model_cal[i]):
+            paths[i], conf[i] = vote.path, vote.confidence
+            level_conf[i] = [vote.level_conf[k] if k < len(vote.level_conf) else 1.0
+                             for k in range(level_conf.shape[1])]
             source[i] = "knn"
     return paths, conf, level_conf, votes
 

@@ -223,10 +223,10 @@ def leave_one_shop_out(products: StoredProducts, seed: int = 0, platforms: Seque
             decode = train_kwargs.get("decode", DEFAULT_DECODE)
             for name, base in (("per product", predict(r.model, dst_inputs, decode=decode)),
                                ("breadcrumb pooling", pooled)):
-                zs, src = zero_shot_predictions(category_names, r.model, dst_inputs, base, ["model"] * len(base))
+                zs, decided = zero_shot_predictions(category_names, r.model, dst_inputs, base, ["model"] * len(base))
                 rows.append(Row(f"{others} → {target}, {name} + zero-shot", mods, fusion,
                                 evaluate_paths(dst_paths, zs.paths, levels=levels), r.fit_seconds, 0.0,
-                                {**coverage, "zero_shot_share": float(np.mean([s == "zero-shot" for s in src]))}))
+                                {**coverage, "zero_shot_share": float(np.mean([s == "zero-shot" for s in decided]))}))
         for row in rows:
             if on_row:
                 on_row(row)

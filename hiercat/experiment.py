@@ -23,6 +23,7 @@ from .metrics import evaluate_paths
 from .model import (
     ClassifierModel,
     EnsembleClassifier,
+    HierarchicalClassifier,
     ModalityInputs,
     predict,
     stratified_split,
@@ -203,28 +204,29 @@ def fit_and_score(
     both_in, both_paths = (inputs.take(both), [paths[i] for i in both]) if refit else (None, None)
     learned = [paths[i] for i in both]
     tax = taxonomy.restrict(learned) if taxonomy is not None else Taxonomy.from_paths(learned)
-    models, histories = [], []
+    models: list[HierarchicalClassifier] = []
+    histories = []
     for extra in members or [{}]:
         kwargs = {**train_kwargs, **extra}
         model, history = train_classifier(train_in, train_paths, tax, fusion=fusion, modalities=modalities,
                                           val=val_pair, seed=seed, progress=progress, **kwargs)
-        if refit:
+        if refit and both_in is not None and both_paths is not None:
             kwargs.update(epochs=history.best_epoch, val_fraction=0.0, lr_scales=history.lr_scales())
             model, _ = train_classifier(both_in, both_paths, model.taxonomy, fusion=fusion, modalities=modalities,
                                         seed=seed, progress=progress, **kwargs)
         models.append(model)
         histories.append({**history.to_dict(), "refit": refit, **extra})
     fit_s = time.perf_counter() - t0
-    model = models[0] if len(models) == 1 else EnsembleClassifier(models)
-    if test_inputs is None:
+    fitted: ClassifierModel = models[0] if len(models) == 1 else EnsembleClassifier(models)
+    if test_inputs is None or test_paths is None:
         test_inputs, test_paths = inputs.take(test), [paths[i] for i in test]
     t1 = time.perf_counter()
     metrics: dict[str, float] = {}
     if len(test_inputs):
-        pred = predict(model, test_inputs, decode=decode)
-        metrics = evaluate_paths(test_paths, pred.paths, model.taxonomy, levels=max(len(p) for p in paths))
+        pred = predict(fitted, test_inputs, decode=decode)
+        metrics = evaluate_paths(test_paths, pred.paths, fitted.taxonomy, levels=max(len(p) for p in paths))
     pred_s = time.perf_counter() - t1
-    return RunResult(model, metrics, fit_s, pred_s, histories[0] if len(histories) == 1 else {"members": histories})
+    return RunResult(fitted, metrics, fit_s, pred_s, histories[0] if len(histories) == 1 else {"members": histories})
 
 
 def load_training_data(store: VectorStore, platforms: Sequence[str] | None = None,
@@ -268,7 +270,8 @@ def train_on_store(
     from .categorizer import Categorizer
     from .config import TrainConfig
 
-    config = TrainConfig(fusion=fusion, modalities=modalities if modalities is not None else "all", labels=labels,
+    mods = modalities if isinstance(modalities, str) else tuple(modalities) if modalities is not None else "all"
+    config = TrainConfig(fusion=fusion, modalities=mods, labels=labels,
                          epochs=epochs, seed=seed, decode=decode, holdout=holdout, refit=refit, zero_shot=zero_shot,
                          token_dropout=tuple(float(m["token_dropout"]) for m in members or []),
                          model_options=model_options, reviewed_in_test=reviewed_in_test)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .store.base import Hit
@@ -33,8 +34,8 @@ class TrainingSplit:
         self._neighbours = frozenset(self.train) | frozenset(self.val)
 
     @classmethod
-    def from_positions(cls, ids: Sequence[str], train: Sequence[int], val: Sequence[int], test: Sequence[int],
-                       seed: int = 0) -> TrainingSplit:
+    def from_positions(cls, ids: Sequence[str], train: Sequence[int] | np.ndarray, val: Sequence[int] | np.ndarray,
+                       test: Sequence[int] | np.ndarray, seed: int = 0) -> TrainingSplit:
         """The split of `ids` at the given positions."""
         return cls([ids[i] for i in train], [ids[i] for i in val], [ids[i] for i in test], seed)
 

@@ -43,7 +43,8 @@ def demo(
     from ..store import point_id
     from ..training_split import TrainingSplit
 
-    held_out = set(TrainingSplit.load(store / "models" / "classifier").test)  # the model never saw these
+    split = TrainingSplit.load(store / "models" / "classifier")
+    held_out = set(split.test if split is not None else [])  # the products the model never saw
     rows = pd.read_csv(catalog, dtype=str, keep_default_na=False)
     new = rows[[point_id(p, i) in held_out for p, i in zip(rows["platform"], rows["product_id"])]].head(200).copy()
     new["image"] = [str((catalog.parent / p).resolve()) for p in new["image"]]

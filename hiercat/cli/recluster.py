@@ -48,7 +48,7 @@ def recluster(
 
     try:  # every option checked once, here, before the store is opened
         config = None if apply else ReclusterConfig(
-            vectors=vectors, method=method, levels=levels, n_clusters=parse_n_clusters(n_clusters),
+            vectors=vectors, method=method, levels=levels, n_clusters=ks if (ks := parse_n_clusters(n_clusters)) is None else tuple(ks),
             reference=reference, platform=platform, image_filter=image_filter, seed=seed,
             image_weights=image_weights, place_apart=place_apart)
     except ValueError as exc:

@@ -103,7 +103,7 @@ class Preset:
         present = [i for i, im in enumerate(images) if im is not None]
         if not present:  # (an unfitted ViT PCA raises here, saying how to fit it)
             return np.zeros((len(images), self.image.dim), dtype=np.float32)
-        vecs = self.image.encode([images[i] for i in present])
+        vecs = self.image.encode([im for im in images if im is not None])
         out = np.zeros((len(images), vecs.shape[1]), dtype=np.float32)
         out[present] = vecs
         return out
@@ -129,8 +129,9 @@ class Preset:
             allv = self.encode_text([t for f in TEXT_FIELDS for t in fields[f]])
             for k, f in enumerate(TEXT_FIELDS):
                 dense[f"{self.text.name}_{f}"] = allv[k * n:(k + 1) * n]
-        if self.image is not None:
-            dense[self.image_vector] = self.encode_images(images if images is not None else [None] * n)
+        image_name = self.image_vector
+        if image_name is not None:
+            dense[image_name] = self.encode_images(images if images is not None else [None] * n)
         sparse: dict[str, list[SparseVector]] = {}
         if self.lexical is not None:
             texts = {"title": list(titles), "description": [d or "" for d in descriptions]}

@@ -115,13 +115,15 @@ class ModalityInputs:
         overlap = set(self.dense) & set(self.sparse)
         if overlap:
             raise ValueError(f"modality names used for both dense and sparse inputs: {sorted(overlap)}")
-        sizes = {k: len(v) for k, v in {**self.dense, **self.sparse}.items()}
+        sizes = {**{k: len(v) for k, v in self.dense.items()}, **{k: len(v) for k, v in self.sparse.items()}}
         if len(set(sizes.values())) > 1:
             raise ValueError(f"modalities have different numbers of rows: {sizes}")
 
     def __len__(self) -> int:
-        for v in (*self.dense.values(), *self.sparse.values()):
+        for v in self.dense.values():
             return len(v)
+        for s in self.sparse.values():
+            return len(s)
         return 0
 
     @property
@@ -166,8 +168,8 @@ class ModalityInputs:
         """Move everything to `device` once, so batches are gathered there without host copies."""
         return TensorInputs(
             {k: torch.from_numpy(v).to(device) for k, v in self.dense.items()},
-            {k: tuple(torch.from_numpy(a).to(device) for a in (v.indptr, v.indices, v.values))
-             for k, v in self.sparse.items()},
+            {k: (torch.from_numpy(v.indptr).to(device), torch.from_numpy(v.indices).to(device),
+                 torch.from_numpy(v.values).to(device)) for k, v in self.sparse.items()},
             len(self),
         )
 

@@ -95,8 +95,8 @@ class PresetRecord:
                     entry.get("role") not in ("text", "image", "lexical"):
                 raise StoreRecordError(f"the store's record of vector {name!r} has no valid field and role ({entry!r}); "
                                   "the store's metadata is damaged: re-ingest into a new store")
-            specs.append(VectorSpec(name, str(entry["field"]), entry["role"], int(dense[name]) if name in dense
-                                    else None))
+            role: Role = entry["role"]  # type: ignore[assignment]  (checked against the three roles above)
+            specs.append(VectorSpec(name, str(entry["field"]), role, int(dense[name]) if name in dense else None))
         return cls(str(record.get("name", "")), dict(record.get("options") or {}), tuple(specs))
 
 
