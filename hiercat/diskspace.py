@@ -16,6 +16,10 @@ from .store.errors import StoreError
 # Before a store holds enough products to measure: the 400-product stores of the fault campaign took
 # ~470 kB a product on disk (vectors, payload, WAL and index pages included).
 DEFAULT_BYTES_PER_PRODUCT = 512 * 1024
+# A new shard preallocates its write-ahead log: two 32 MB segments before the first product.
+NEW_STORE_BYTES = 64 * 1024 * 1024
+# Free space below which a shard is not even opened: its WAL allocates a 32 MB segment on load.
+OPEN_BYTES = 40 * 1024 * 1024
 # Always kept free: the WAL segment and a new vector chunk are allocated in blocks of up to ~32 MB.
 RESERVE_BYTES = 64 * 1024 * 1024
 
@@ -56,13 +60,13 @@ def bytes_per_product(folder: str | Path, points: int) -> int:
     return max(4096, folder_bytes(folder) // points)
 
 
-def check_space(folder: str | Path, products: int, per_product: int) -> None:
-    """Refuse (DiskSpaceError) when `products` more would not fit at `folder` with the reserve left free."""
-    need = products * per_product + RESERVE_BYTES
+def check_space(folder: str | Path, products: int, per_product: int, extra: int = 0) -> None:
+    """Refuse (DiskSpaceError) when `products` more (and `extra` bytes) would not fit at `folder` with the reserve left free."""
+    need = products * per_product + RESERVE_BYTES + extra
     free = free_bytes(folder)
     if free < need:
         raise DiskSpaceError(
             f"not enough free disk space at {folder}: {free / 2**20:,.0f} MB free, the next {products:,} products "
             f"need about {need / 2**20:,.0f} MB ({per_product / 1024:,.0f} kB each + {RESERVE_BYTES // 2**20} MB "
-            "reserve); free some space or use a --store on a larger disk, then run the same ingest again (it resumes)"
+            f"reserve{f' + {extra // 2**20} MB for a new store' if extra else ''}); free some space or use a --store on a larger disk, then run the same ingest again (it resumes)"
         )

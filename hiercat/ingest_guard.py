@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import CatalogOptions
-from .diskspace import bytes_per_product, check_space
+from .diskspace import NEW_STORE_BYTES, bytes_per_product, check_space
 from .store.health import REPAIR_HINT, StoreDamagedError, check_health
 
 PLATFORM_KEY = "default_platform"
@@ -54,7 +54,8 @@ def check_disk(store: Any, folder: Path | None, rows: Any) -> int:
         new -= sum(len(store.retrieve(ids[lo: lo + 1024])) for lo in range(0, len(ids), 1024))
     per_product = bytes_per_product(folder, held)
     if new:
-        check_space(folder, new, per_product)
+        fresh = not (Path(folder) / "segments").exists()
+        check_space(folder, new, per_product, NEW_STORE_BYTES if fresh else 0)
     return per_product
 
 

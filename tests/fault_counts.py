@@ -28,9 +28,14 @@ class Tally:
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
+        self.kinds: dict[str, str] = {}
         self.failed: list[tuple[str, str]] = []
 
     def pytest_runtest_logreport(self, report) -> None:
+        if report.skipped and hasattr(report, "wasxfail"):  # a known failure, not run: counted as its class
+            self.counts[self.kinds.get(report.nodeid, "wrong")] += 1
+            self.failed.append((report.nodeid, self.kinds.get(report.nodeid, "wrong") + " (xfail)"))
+            return
         if report.when == "setup" and report.skipped:
             self.counts["skipped"] += 1
             return
@@ -54,15 +59,20 @@ class Tally:
         self.counts[kind] += 1
         self.failed.append((report.nodeid, kind))
 
+    def pytest_collection_modifyitems(self, items) -> None:
+        self.kinds = {i.nodeid: next((m.args[0] for m in i.iter_markers("fault")), "wrong") for i in items}
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         rep = outcome.get_result()
         rep.fault_marks = [m.args[0] for m in item.iter_markers("fault")]
-        # An exception raised inside hiercat itself (not by the test's own checks) is a traceback a user would see.
+        # An exception raised inside hiercat itself (not by the test's own checks) is a traceback a user would
+        # see, unless it is one of hiercat's own error types (CatalogError, ...): the CLI prints those in a line.
         if call.excinfo is not None and not call.excinfo.errisinstance((AssertionError, pytest.skip.Exception)):
             last = str(call.excinfo.traceback[-1].path)
-            if "/hiercat/" in last and "/tests/" not in last:
+            own = type(call.excinfo.value).__module__.startswith("hiercat")
+            if "/hiercat/" in last and "/tests/" not in last and not own:
                 rep.fault_marks = ["traceback"]
 
 

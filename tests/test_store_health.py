@@ -153,3 +153,48 @@ def test_real_small_tmpfs_ingest_stops_with_a_message_not_sigbus(small_tmpfs, tm
     assert res.returncode == 2, (res.returncode, out[-2000:])
     assert "Traceback" not in out
     assert any(line.lower().startswith("error:") and "disk" in line.lower() for line in out.splitlines()), out[-2000:]
+
+
+@pytest.mark.fault("loss")
+@pytest.mark.xfail(run=False, reason="known gap: ingest stops cleanly between batches, but Qdrant Edge then dies of "
+                   "SIGBUS closing or reopening the shard with 66 MB free on tmpfs (its memory-mapped files need more); "
+                   "not run, since a SIGBUS would end the test process itself")
+def test_real_tmpfs_filling_between_batches_stops_cleanly_and_resumes(small_tmpfs_192, tmp_path) -> None:
+    """A real file system filling up under an ingest (another program's file appears after the first batch)."""
+    from hiercat.catalog import CatalogOptions
+    from hiercat.diskspace import DiskSpaceError, free_bytes
+    from hiercat.ingest import ingest
+    from hiercat.store import EdgeStore
+    from tests.faults import cached_preset
+
+    f = write_csv(tmp_path / "shop" / "products.csv", HEADER, rows(30))
+    filler = small_tmpfs_192 / "other-program.bin"
+
+    def fill(done: int, total: int) -> None:
+        if done and not filler.exists():  # leave less than the reserve free: the next batch must not start
+            # (48 MB: still enough for Qdrant Edge to reopen the shard, which allocates a 32 MB WAL segment)
+            filler.write_bytes(b"\0" * max(0, free_bytes(small_tmpfs_192) - 48 * 2**20))
+
+    store = small_tmpfs_192 / "store"
+    with EdgeStore(store) as s, pytest.raises(DiskSpaceError, match="not enough free disk space"):
+        ingest(f, s, cached_preset("minilm"), CatalogOptions(), batch_size=10, on_progress=fill, overlap=False)
+    kept = len(stored(store))
+    assert 0 < kept < 30
+    filler.unlink()
+    with EdgeStore(store) as s:
+        report = ingest(f, s, cached_preset("minilm"), CatalogOptions(), batch_size=10)
+    assert report.skipped == kept and len(stored(store)) == 30
+
+
+@pytest.fixture
+def small_tmpfs_192(tmp_path):
+    """A 192 MB tmpfs (room for a new store's WAL, the reserve and some products), where the platform allows one."""
+    mnt = tmp_path / "tmpfs192"
+    mnt.mkdir()
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command on this platform")
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=192m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({res.stderr.strip() or res.returncode}): needs root on Linux")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)

@@ -33,6 +33,12 @@ def check_store_folder(path: str | Path, create: bool) -> Path:
         raise StoreMissingError(f"{p} is a file, not a store folder: give --store a folder")
     if not p.exists() and not create:
         raise StoreMissingError(f"no store at {p}: check --store (a store is created by `hiercat ingest`)")
+    from ..diskspace import OPEN_BYTES, DiskSpaceError, free_bytes
+
+    free = free_bytes(p)
+    if free < OPEN_BYTES:  # opening a shard allocates a WAL segment; on a full disk that is a SIGBUS, not an error
+        raise DiskSpaceError(f"not enough free disk space at {p}: {free / 2**20:.0f} MB free, Qdrant Edge needs "
+                             f"{OPEN_BYTES // 2**20} MB to open a store; free some space first")
     return p
 
 
