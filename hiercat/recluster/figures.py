@@ -39,14 +39,14 @@ def montage(image_paths: Sequence[str], out: str | Path, tile: tuple[int, int] =
 def scatter(xy: np.ndarray, labels: np.ndarray, names: Mapping[int, str], out: str | Path, title: str = "",
             aside: np.ndarray | None = None) -> Path:
     """2-D scatter of products coloured by cluster, a legend of names, set-aside points in grey."""
-    import matplotlib
+    from matplotlib import colormaps
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..plotting import new_figure
 
-    fig, ax = plt.subplots(figsize=(9, 7), dpi=110)
+    fig = new_figure((9, 7))
+    ax = fig.subplots()
     uniq = [int(u) for u in np.unique(labels)]
-    cmap = plt.get_cmap("tab20" if len(uniq) > 10 else "tab10")
+    cmap = colormaps["tab20" if len(uniq) > 10 else "tab10"]
     for i, c in enumerate(uniq):
         m = labels == c
         ax.scatter(xy[m, 0], xy[m, 1], s=3, alpha=0.6, color=cmap(i % cmap.N), label=f"{names.get(c, c)} ({int(m.sum())})",
@@ -61,7 +61,6 @@ def scatter(xy: np.ndarray, labels: np.ndarray, names: Mapping[int, str], out: s
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
-    plt.close(fig)
     return out
 
 
