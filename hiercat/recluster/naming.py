@@ -81,12 +81,12 @@ def phrase_completer(docs: Sequence[str], titles: Sequence[str] = (), share: flo
     """
     from collections import Counter
 
-    words: Counter[str] = Counter()
-    pairs: Counter[str] = Counter()
+    grams: Counter[str] = Counter()  # phrases of 1 to 4 words, counted once per title
     for doc in docs:
         toks = doc.split()
-        words.update(set(toks))
-        pairs.update({f"{a} {b}" for a, b in zip(toks, toks[1:]) if a != b})
+        grams.update({" ".join(toks[i:i + n]) for n in range(1, 5) for i in range(len(toks) - n + 1)
+                      if len(set(toks[i:i + n])) == n})
+    words = grams
     compounds: Counter[str] = Counter()
     for title in titles:
         compounds.update({m.group(0) for m in _COMPOUND.finditer(str(title).lower())})
@@ -98,10 +98,15 @@ def phrase_completer(docs: Sequence[str], titles: Sequence[str] = (), share: flo
         return best
 
     def complete(term: str) -> str:
-        if " " not in term and words[term]:
-            best = max((p for p in pairs if term in p.split()), key=lambda p: pairs[p], default=None)
-            if best is not None and pairs[best] >= share * words[term]:
-                term = best
+        # grow the term a word at a time (left or right) while the longer phrase holds `share` of it:
+        # 'flip' -> 'flip flops', 'casual flip' -> 'casual flip flops', 'leather formal' -> '... shoes'
+        while grams[term] and len(term.split()) < 4:
+            longer = [g for g in grams if len(g.split()) == len(term.split()) + 1
+                      and (g.startswith(term + " ") or g.endswith(" " + term))]
+            best = max(longer, key=lambda g: grams[g], default=None)
+            if best is None or grams[best] < share * grams[term]:
+                break
+            term = best
         parts = term.split()
         return " ".join(hyphenated(w, [o for o in parts if o != w]) for w in parts)
 
@@ -119,11 +124,16 @@ def _pick_name(terms: list[tuple[str, float]], taken: set[str], vague: set[str],
         words = set(term.split())
         return not words <= vague and not words & lines and max(len(w) for w in words) > 2
 
-    useful = [c for c in dict.fromkeys(complete(t) for t, _ in terms) if says_something(c)]
+    def completed(term: str) -> str:  # a phrase, but never grown into a product line ('lunarswift sports')
+        longer = complete(term)
+        return term if set(longer.split()) & lines else longer
+
+    useful = [c for c in dict.fromkeys(completed(t) for t, _ in terms) if says_something(c)]
     for term in useful:
         if name_key(term) not in taken:
             return term.title()
-    return _numbered((useful or [t for t, _ in terms] or ["Other"])[0].title(), taken)
+    plain = [t for t, _ in terms if not set(t.split()) & lines]
+    return _numbered(completed((useful or plain or ["other"])[0]).title(), taken)
 
 
 def _numbered(base: str, taken: set[str]) -> str:

@@ -67,3 +67,17 @@ def test_a_product_line_never_names_a_cluster() -> None:
     names = name_clusters(titles, labels, brands=brands, reserved=["Shoes"], unnamable=lines)
     for n in names.values():
         assert not set(n.name.lower().split()) & lines, n.name
+
+
+def test_sub_clusters_are_named_by_whole_phrases() -> None:
+    from hiercat.recluster.naming import name_tree
+
+    # inside Flip Flops: casual flip flops | plain flip flops (nothing sets them apart but 'casual')
+    titles = ["Puma Men Casual Flip Flops"] * 6 + ["Nike Men Flip Flops"] * 6 + ["Gas Men Leather Formal Shoes"] * 6
+    l1 = np.array(["0"] * 12 + ["1"] * 6)
+    l2 = np.array(["0.0"] * 6 + ["0.1"] * 6 + ["1"] * 6)
+    names = {c: n.name for c, n in name_tree(titles, [l1, l2], stop={"puma", "nike", "gas", "men"},
+                                             reserved=["Shoes"]).items()}
+    assert names["0"] == "Flip Flops" and names["0.0"] == "Casual Flip Flops"
+    assert names["0.1"] == "Flip Flops 2"  # no fragment ('Flip'): the parent's phrase, numbered
+    assert names["1"] == "Leather Formal Shoes"
