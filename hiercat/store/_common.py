@@ -6,7 +6,7 @@ import math
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -40,7 +40,7 @@ def conditions(filter: Filter | None) -> list[Condition]:
             values = [_filter_scalar(key, v) for v in value]
             if len({type(v) for v in values}) > 1:
                 raise TypeError(f"filter on {key!r}: mixes strings and integers in {values!r}")
-            out.append(Condition(str(key), values))
+            out.append(Condition(str(key), cast("list[str] | list[int]", values)))  # one type: checked above
         else:
             out.append(Condition(str(key), _filter_scalar(key, value)))
     return out

@@ -27,7 +27,7 @@ def _edge_filter(filter: Filter | None) -> qe.Filter | None:
     conds = c.conditions(filter)
     if not conds:
         return None
-    must = [
+    must: list[qe.ConditionType] = [  # the stub's List is invariant: say the element type it takes
         qe.FieldCondition(k, match=qe.MatchAny(v) if isinstance(v, list) else qe.MatchValue(v))
         for k, v in conds
     ]
@@ -147,6 +147,7 @@ class EdgeStore:
             if name in self._names[1 if sparse else 0]:
                 return
         kind = "sparse" if sparse else "dense"
+        assert self._names is not None  # set by the loop's first pass
         raise SchemaError(f"no {kind} vector {name!r} in {self.path}; it has {sorted(self._names[1 if sparse else 0])}")
 
     def dense_vectors(self) -> dict[str, int]:
@@ -213,11 +214,13 @@ class EdgeStore:
         wanted = [c.canonical_id(i) for i in ids]
         if not wanted:
             return
-        found = {str(r.id) for r in shard.retrieve(wanted, False, False)}
+        # qdrant_edge's stub asks List[PointId] (invariant) where any list of str/int/UUID ids is taken
+        found = {str(r.id) for r in shard.retrieve(wanted, False, False)}  # type: ignore[arg-type]
         missing = [i for i in wanted if i not in found]
         if missing:
             raise KeyError(f"set_payload: {len(missing)} point(s) not in the store, e.g. {missing[:3]}")
-        shard.update(qe.UpdateOperation.set_payload(wanted, c.plain_payload(payload)))
+        # qdrant_edge's stub asks List[PointId] (invariant) where any list of str/int/UUID ids is taken
+        shard.update(qe.UpdateOperation.set_payload(wanted, c.plain_payload(payload)))  # type: ignore[arg-type]
 
     # -- metadata ----------------------------------------------------------------------------
 
@@ -239,7 +242,8 @@ class EdgeStore:
         wanted = [c.canonical_id(i) for i in ids]
         if self._shard is None or not wanted:
             return []
-        recs = self._shard.retrieve(wanted, True, c.vector_selector(with_vectors))
+        # qdrant_edge's stub asks List[PointId] (invariant) where any list of str/int/UUID ids is taken
+        recs = self._shard.retrieve(wanted, True, c.vector_selector(with_vectors))  # type: ignore[arg-type]
         return [_from_record(r) for r in c.in_order(wanted, recs, lambda r: str(r.id))]
 
     def scroll(self, filter: Filter | None = None, with_vectors: bool | Sequence[str] = False,

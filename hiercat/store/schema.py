@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from ..taxonomy import Taxonomy
 from .base import VectorStore
@@ -95,7 +95,7 @@ class PresetRecord:
                     entry.get("role") not in ("text", "image", "lexical"):
                 raise StoreRecordError(f"the store's record of vector {name!r} has no valid field and role ({entry!r}); "
                                   "the store's metadata is damaged: re-ingest into a new store")
-            role: Role = entry["role"]  # type: ignore[assignment]  (checked against the three roles above)
+            role = cast(Role, entry["role"])  # checked against the three roles above
             specs.append(VectorSpec(name, str(entry["field"]), role, int(dense[name]) if name in dense else None))
         return cls(str(record.get("name", "")), dict(record.get("options") or {}), tuple(specs))
 

@@ -230,7 +230,9 @@ class ServerStore:
         missing = [i for i in wanted if i not in found]
         if missing:
             raise KeyError(f"set_payload: {len(missing)} point(s) not in the store, e.g. {missing[:3]}")
-        self.client.set_payload(self.collection, c.plain_payload(payload), points=wanted, wait=True)
+        # qdrant_client types `points` as an invariant list[ExtendedPointId] (its retrieve takes a Sequence)
+        self.client.set_payload(self.collection, c.plain_payload(payload), points=wanted,  # type: ignore[arg-type]
+                                wait=True)
 
     # -- metadata ----------------------------------------------------------------------------
 
