@@ -70,6 +70,8 @@ def path_log_probs(logits: Sequence[torch.Tensor], masks: Sequence[torch.Tensor]
     for level, (z, log_norm) in enumerate(_level_terms(logits, masks)):
         term = z.index_select(1, path_index[:, level]) - log_norm.index_select(1, parents[:, level])
         score = term if score is None else score + term
+    if score is None:
+        raise ValueError("path_log_probs: no logits given (expected one tensor per taxonomy level)")
     return score
 
 
@@ -82,6 +84,8 @@ def path_decode(logits: Sequence[torch.Tensor], masks: Sequence[torch.Tensor], p
     for level, (z, log_norm) in enumerate(levels):
         term = z.index_select(1, path_index[:, level]) - log_norm.index_select(1, parents[:, level])
         score = term if score is None else score + term
+    if score is None:
+        raise ValueError("path_decode: no logits given (expected one tensor per taxonomy level)")
     best_score, best = score.max(dim=1)
     rows = torch.arange(len(best), device=best.device)
     chosen, chosen_parent = path_index.index_select(0, best), parents.index_select(0, best)

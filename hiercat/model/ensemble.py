@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -37,27 +37,32 @@ class EnsembleClassifier(nn.Module):
         self.members = nn.ModuleList(members)
 
     @property
+    def _members(self) -> list[HierarchicalClassifier]:
+        """The members, typed: nn.ModuleList hands them back as plain Modules (it holds only `members`)."""
+        return cast("list[HierarchicalClassifier]", list(self.members))
+
+    @property
     def specs(self) -> list[ModalitySpec]:
         """The input vectors every member reads."""
-        return self.members[0].specs
+        return self._members[0].specs
 
     @property
     def taxonomy(self) -> Taxonomy:
         """The taxonomy (class indices) the members share."""
-        return self.members[0].taxonomy
+        return self._members[0].taxonomy
 
     @property
     def levels(self) -> int:
         """Number of taxonomy levels."""
-        return self.members[0].levels
+        return self._members[0].levels
 
     def config(self) -> dict[str, Any]:
         """Every member's config (JSON-ready)."""
-        return {"members": [m.config() for m in self.members]}
+        return {"members": [m.config() for m in self._members]}
 
     def forward(self, batch: ModalityBatch, parent_targets: torch.Tensor | None = None) -> list[torch.Tensor]:
         """Per level the log of the members' mean softmax: decoding them picks what the average favours."""
-        outs = [m(batch, parent_targets) for m in self.members]
+        outs = [m(batch, parent_targets) for m in self._members]
         log_n = math.log(len(outs))
         return [torch.logsumexp(torch.stack([torch.log_softmax(o[k], dim=1) for o in outs]), dim=0) - log_n
                 for k in range(self.levels)]
@@ -65,7 +70,7 @@ class EnsembleClassifier(nn.Module):
     @torch.no_grad()
     def decode(self, logits: Sequence[torch.Tensor], method: str = "greedy") -> Decoded:
         """Masked decoding of `forward`'s output ('greedy' or 'path'), exactly as a single classifier decodes."""
-        return self.members[0].decode(logits, method)
+        return self._members[0].decode(logits, method)
 
 
 ClassifierModel = HierarchicalClassifier | EnsembleClassifier

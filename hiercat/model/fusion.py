@@ -102,13 +102,17 @@ class ModalityEncoders(nn.Module):
         for s in self.specs:
             x = batch[s.name]
             if s.kind == "sparse":
+                if not isinstance(x, SparseBag):
+                    raise TypeError(f"input {s.name!r} is sparse but the batch holds a {type(x).__name__}, not a SparseBag")
                 owner = self.owner.get(s.name, s.name)
-                keep = self._keep(s.name, len(x.offsets), x.offsets.device)  # type: ignore[union-attr]
-                bag = drop_rows(x, keep) if keep is not None else x  # type: ignore[arg-type]
+                keep = self._keep(s.name, len(x.offsets), x.offsets.device)
+                bag = drop_rows(x, keep) if keep is not None else x
                 out[s.name] = self.sparse[owner](bag, with_bias=owner == s.name)
             else:
-                keep = self._keep(s.name, x.shape[0], x.device)  # type: ignore[union-attr]
-                out[s.name] = x * keep[:, None].to(x.dtype) if keep is not None else x  # type: ignore[assignment,operator]
+                if not isinstance(x, torch.Tensor):
+                    raise TypeError(f"input {s.name!r} is dense but the batch holds a {type(x).__name__}, not a tensor")
+                keep = self._keep(s.name, x.shape[0], x.device)
+                out[s.name] = x * keep[:, None].to(x.dtype) if keep is not None else x
         for name, members in self.pools.items():
             total = sum(out.pop(m) for m in members)
             if self.kinds[name] == "dense":
@@ -195,9 +199,9 @@ class AttentionFusion(nn.Module):
         return self.mlp(torch.cat(parts, dim=1))
 
 
-def build_fusion(kind: str, dims: Mapping[str, int], **kwargs) -> nn.Module:
+def build_fusion(kind: str, dims: Mapping[str, int], **kwargs) -> EarlyFusion | LateFusion | AttentionFusion:
     """A fusion module by name ('early', 'late', 'attention'); it exposes `out_dim`."""
-    classes = {"early": EarlyFusion, "late": LateFusion, "attention": AttentionFusion}
+    classes: dict[str, type[EarlyFusion | LateFusion | AttentionFusion]] = {"early": EarlyFusion, "late": LateFusion, "attention": AttentionFusion}
     if kind not in classes:
         raise ValueError(f"unknown fusion {kind!r}; choose one of {', '.join(FUSIONS)}")
     return classes[kind](dims, **kwargs)

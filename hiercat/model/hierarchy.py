@@ -31,6 +31,8 @@ class HierarchicalClassifier(nn.Module):
     token_dropout drops whole n-grams of sparse bags while training; `dropout` is the blocks' rate.
     """
 
+    path_index: torch.Tensor  # a buffer (register_buffer in __init__)
+
     def __init__(
         self,
         specs: Sequence[ModalitySpec],
@@ -139,4 +141,7 @@ class HierarchicalClassifier(nn.Module):
 
     def loss(self, logits: Sequence[torch.Tensor], targets: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
         """Sum over levels of the cross-entropy (STOP is a real class, nothing is ignored)."""
-        return sum(F.cross_entropy(z, targets[:, k], label_smoothing=label_smoothing) for k, z in enumerate(logits))
+        total = sum(F.cross_entropy(z, targets[:, k], label_smoothing=label_smoothing) for k, z in enumerate(logits))
+        if not isinstance(total, torch.Tensor):  # sum() of nothing is the int 0
+            raise ValueError("loss: no logits given (expected one tensor per taxonomy level)")
+        return total
