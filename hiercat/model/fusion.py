@@ -103,7 +103,8 @@ class ModalityEncoders(nn.Module):
             x = batch[s.name]
             if s.kind == "sparse":
                 if not isinstance(x, SparseBag):
-                    raise TypeError(f"input {s.name!r} is sparse but the batch holds a {type(x).__name__}, not a SparseBag")
+                    raise TypeError(f"input {s.name!r} is sparse but the batch holds a {type(x).__name__}, "
+                                    "not a SparseBag")
                 owner = self.owner.get(s.name, s.name)
                 keep = self._keep(s.name, len(x.offsets), x.offsets.device)
                 bag = drop_rows(x, keep) if keep is not None else x
@@ -201,7 +202,8 @@ class AttentionFusion(nn.Module):
 
 def build_fusion(kind: str, dims: Mapping[str, int], **kwargs) -> EarlyFusion | LateFusion | AttentionFusion:
     """A fusion module by name ('early', 'late', 'attention'); it exposes `out_dim`."""
-    classes: dict[str, type[EarlyFusion | LateFusion | AttentionFusion]] = {"early": EarlyFusion, "late": LateFusion, "attention": AttentionFusion}
+    classes: dict[str, type[EarlyFusion | LateFusion | AttentionFusion]] = {
+        "early": EarlyFusion, "late": LateFusion, "attention": AttentionFusion}
     if kind not in classes:
         raise ValueError(f"unknown fusion {kind!r}; choose one of {', '.join(FUSIONS)}")
     return classes[kind](dims, **kwargs)
