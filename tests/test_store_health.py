@@ -106,7 +106,8 @@ def test_disk_filling_between_batches_stops_cleanly_and_resumes(tmp_path, fast_m
 
     def shrinking(path):
         calls["n"] += 1
-        return real(path) if calls["n"] <= 2 else 1_000_000
+        # real for: opening the store, the check before the start, the first batch; then the disk is full
+        return real(path) if calls["n"] <= 3 else 1_000_000
 
     monkeypatch.setattr(ds, "free_bytes", shrinking)
     f = write_csv(tmp_path / "shop" / "products.csv", HEADER, rows(30))
