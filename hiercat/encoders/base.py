@@ -28,7 +28,10 @@ class ImageEncoder(Protocol):
     """Encodes RGB PIL images to L2-normalized float32 rows."""
 
     name: str  # e.g. "simclr", "clip", "vit"
-    dim: int
+
+    @property
+    def dim(self) -> int:  # read-only: an attribute or a property (VitImageEncoder's is known once its PCA is)
+        """Output dimension."""
 
     def encode(self, images: Sequence[Image.Image]) -> np.ndarray:
         """[len(images), dim] float32, rows L2-normalized."""

@@ -154,7 +154,8 @@ class VitImageEncoder:
         # No pooling layer: the classification checkpoint has no pooler weights, the [CLS] state is the feature.
         self.model = _load_hf("ViT image encoder", model, ENV_VIT, "vit",
                               lambda m: ViTModel.from_pretrained(m, add_pooling_layer=False))
-        self.model.to(self.device).eval()
+        # transformers wraps PreTrainedModel.to with functools.wraps(nn.Module.to), so its stub loses `self`
+        self.model.to(self.device).eval()  # type: ignore[arg-type]
         self.feature_dim = int(self.model.config.hidden_size)
         self.pca: PCAReducer | None = None
         if self.pca_path is not None and self.pca_path.is_file():

@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from PIL import Image
@@ -146,6 +146,14 @@ def _opt(overrides: Mapping[str, Any], key: str, env: str | None, default: Any =
     if value in (None, "") and env:
         value = os.environ.get(env)
     return default if value in (None, "") else value
+
+
+@overload
+def _abs_if_local(value: str) -> str: ...
+
+
+@overload
+def _abs_if_local(value: None) -> None: ...
 
 
 def _abs_if_local(value: str | None) -> str | None:

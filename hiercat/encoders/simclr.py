@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import torch
@@ -42,7 +42,16 @@ PROJECTION_DIM = 128
 # Augmentation strengths for the lightly SimCLR transform. Product photos are small, centred
 # objects on white: "high" is the SimCLR ImageNet recipe, which on 64 px crops often cuts the
 # object away; "middle" keeps larger crops and halves colour jitter (lightly's advice for small images).
-STRENGTHS: dict[str, dict[str, float]] = {
+class Strength(TypedDict):
+    """The SimCLRTransform options one strength sets."""
+
+    min_scale: float
+    cj_strength: float
+    gaussian_blur: float
+    random_gray_scale: float
+
+
+STRENGTHS: dict[str, Strength] = {
     "low": {"min_scale": 0.5, "cj_strength": 0.25, "gaussian_blur": 0.0, "random_gray_scale": 0.1},
     "middle": {"min_scale": 0.2, "cj_strength": 0.5, "gaussian_blur": 0.2, "random_gray_scale": 0.2},
     "high": {"min_scale": 0.08, "cj_strength": 1.0, "gaussian_blur": 0.5, "random_gray_scale": 0.2},
@@ -214,8 +223,11 @@ def simclr_transform(strength: str, input_size: int) -> Callable[[Image.Image], 
 
     if strength not in STRENGTHS:
         raise ValueError(f"strength must be one of {', '.join(STRENGTHS)}, got {strength!r}")
-    return SimCLRTransform(input_size=input_size, normalize={"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
-                           **STRENGTHS[strength])
+    # lightly types __call__ as returning tensors or PIL images whatever the input; with `normalize` its
+    # pipeline ends in ToTensor + Normalize, so a PIL image gives a list of tensors.
+    return SimCLRTransform(  # type: ignore[return-value]
+        input_size=input_size, normalize={"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
+        **STRENGTHS[strength])
 
 
 def _lr_at(step: int, total: int, base: float, warmup: int) -> float:
