@@ -50,7 +50,7 @@ def test_every_input_row_is_in_the_file_with_its_status(written, awkward: Path) 
     assert pred["row"].tolist() == ["1", "2", "3", "4", "5", "6"]
     assert pred["product_id"].tolist() == given["product_id"].tolist()
     assert pred["status"].tolist() == [
-        "ok", "ok", "rejected: missing title", "ok",
+        "ok", "ok", "rejected: missing title (empty or only invisible characters)", "ok",
         f"rejected: duplicate product_id '{given.loc[0, 'product_id']}' (first at row 1)", "ok"]
     # the missing image is classified without it, like a corrupt one, and says so
     assert pred.loc[3, "note"] == "image not found (/nowhere/missing.jpg); classified without it"
