@@ -25,6 +25,8 @@ def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target_escalat
         if not 0.0 <= target_escalation <= 1.0:
             raise ValueError("target_escalation is a share between 0 and 1")
         return float(np.quantile(conf, target_escalation)) if target_escalation > 0 else 0.0
+    if target_accuracy is None:  # not reached: exactly one of the two was given (checked above)
+        raise ValueError("give exactly one of target_escalation and target_accuracy")
     order = np.argsort(-conf)
     kept_acc = np.cumsum(ok[order]) / np.arange(1, len(order) + 1)
     # Walk from the most confident down; the threshold is the lowest confidence still meeting the target.

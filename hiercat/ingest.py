@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 from PIL import Image
@@ -127,6 +127,12 @@ def _label_by_model(classifier: Any, payloads: list[dict[str, Any]], dense: dict
         payload["label_confidence"] = round(float(conf), 4)
 
 
+class StoredPoints(Protocol):
+    """The one store call `prepare_batch` makes: a VectorStore, or the hashes a distributed driver looked up."""
+
+    def retrieve(self, ids: Sequence[str], with_vectors: bool | Sequence[str] = False) -> list[PointData]: ...
+
+
 @dataclass
 class PreparedBatch:
     """One batch ready for the encoders: what to embed (id, payload, decoded image), what was skipped or rejected."""
@@ -140,7 +146,7 @@ class PreparedBatch:
     non_finite: pd.DataFrame | None = None  # rows whose vectors came out NaN / inf (set by embed_batch)
 
 
-def prepare_batch(batch: pd.DataFrame, store: VectorStore, preset: Any, source: str,
+def prepare_batch(batch: pd.DataFrame, store: StoredPoints, preset: Any, source: str,
                   store_lock: AbstractContextManager | None = None) -> PreparedBatch:
     """Payloads and content hashes of a batch, skipping products stored unchanged; images read and decoded.
 
@@ -196,8 +202,8 @@ def _drop_non_finite(prepared: PreparedBatch, dense: dict[str, Any], sparse: dic
     todo = prepared.todo
     bad: dict[int, str] = {}
     for name, arr in dense.items():
-        for j in np.flatnonzero(~np.isfinite(np.asarray(arr)).all(axis=1)):
-            bad.setdefault(int(j), f"the encoder produced non-finite values (NaN / inf) for vector {name}")
+        for row in np.flatnonzero(~np.isfinite(np.asarray(arr)).all(axis=1)):
+            bad.setdefault(int(row), f"the encoder produced non-finite values (NaN / inf) for vector {name}")
     for name, vecs in sparse.items():
         for j, v in enumerate(vecs):
             if not np.isfinite(np.asarray(v.values, dtype=np.float64)).all():

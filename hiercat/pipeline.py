@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -43,7 +43,8 @@ def set_torch_threads(threads: int | None = None) -> int:
     return n
 
 
-def prefetch(items: Iterable[T], fn: Callable[[T], R], depth: int = 2, workers: int = 1) -> Iterator[R]:
+def prefetch(items: Iterable[T], fn: Callable[[T], R], depth: int = 2,
+             workers: int = 1) -> Generator[R, None, None]:  # a generator: closing() it cancels the prefetch
     """fn(item) for each item, in order, computed up to `depth` items ahead on `workers` threads.
 
     The caller consumes result i while results i+1 .. i+depth are prepared. An exception raised by
