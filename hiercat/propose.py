@@ -37,7 +37,7 @@ def category_status(share: float, runner: tuple[str, ...] | None, runner_share: 
     return "review"
 
 
-def propose_mapping(scores: PathScores, native_categories: Sequence[str], titles: Sequence[str],
+def propose_mapping(scores: PathScores, native_categories: Sequence[str], titles: Sequence[str] | np.ndarray,
                     n_examples: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The proposed mapping (one row per native category, MAPPING_COLUMNS) and the products disagreeing with it.
 
