@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .store.base import VectorStore, point_id
+from .store.schema import read_schema
 from .taxonomy import Taxonomy, join_path, split_path
 
 COLUMNS = ("product_id", "platform", "path")
@@ -60,11 +61,11 @@ def store_taxonomy(store: VectorStore) -> Taxonomy:
     """
     from .zero_shot import GOOGLE_TAXONOMY
 
-    meta = store.get_meta()
-    tax = Taxonomy.from_dict(meta["taxonomy"]) if meta.get("taxonomy") else Taxonomy()
-    sources = [str(s) for s in meta.get("taxonomy_sources") or []]
+    schema = read_schema(store)
+    tax = schema.taxonomy or Taxonomy()
+    sources = [str(s) for s in schema.taxonomy_sources]
     # ingest names the source by the taxonomy file or as "Google Product Taxonomy", depending on the version
-    if not meta.get("taxonomy") or any("google" in s.lower() for s in sources):
+    if schema.taxonomy is None or any("google" in s.lower() for s in sources):
         for path in Taxonomy.from_google(GOOGLE_TAXONOMY).paths:
             tax.add_path(path)
     return tax

@@ -13,9 +13,7 @@ from typing import Any
 from .catalog import CatalogOptions
 from .diskspace import NEW_STORE_BYTES, bytes_per_product, check_space
 from .store.health import REPAIR_HINT, StoreDamagedError, check_health
-
-PLATFORM_KEY = "default_platform"
-SOURCES_KEY = "sources"
+from .store.schema import read_schema, write_schema
 
 
 def platform_options(store: Any, options: CatalogOptions) -> CatalogOptions:
@@ -24,13 +22,13 @@ def platform_options(store: Any, options: CatalogOptions) -> CatalogOptions:
     The platform is part of a product's identity (its point id): taking it from a folder name, as
     hiercat once did, stored the same catalog twice when it was read from two folders.
     """
-    default = store.get_meta().get(PLATFORM_KEY)
+    default = read_schema(store).default_platform
     return replace(options, default_platform=options.default_platform or default, require_platform=True)
 
 
 def refuse_damaged(store: Any) -> None:
     """StoreDamagedError for a store lacking points or vectors: ingest would skip products it no longer holds."""
-    if not store.get_meta().get("preset"):
+    if read_schema(store).empty:
         return
     health = check_health(store, full=False)
     if health.damaged:
@@ -61,9 +59,9 @@ def check_disk(store: Any, folder: Path | None, rows: Any) -> int:
 
 def record_source(store: Any, source: str | Path, options: CatalogOptions) -> None:
     """Remember the file and how it was read (and the store's default platform, from the first --platform)."""
-    meta = dict(store.get_meta())
-    if options.platform and not meta.get(PLATFORM_KEY):
-        meta[PLATFORM_KEY] = options.platform
+    schema = read_schema(store)
+    if options.platform and not schema.default_platform:
+        schema.default_platform = options.platform
     entry = {
         "path": str(Path(source).resolve()),
         "columns": dict(options.columns),
@@ -74,6 +72,5 @@ def record_source(store: Any, source: str | Path, options: CatalogOptions) -> No
         "on_bad_lines": options.on_bad_lines,
         "unsure": options.unsure,
     }
-    sources = [s for s in meta.get(SOURCES_KEY) or [] if s.get("path") != entry["path"]]
-    meta[SOURCES_KEY] = [*sources, entry]
-    store.set_meta(meta)
+    schema.sources = [*[s for s in schema.sources if s.get("path") != entry["path"]], entry]
+    write_schema(store, schema)

@@ -19,7 +19,8 @@ from typing import Any
 
 from .store.base import PointData
 from .store.edge import EdgeStore
-from .store.health import COUNT_KEY, StoreHealth, check_health
+from .store.health import StoreHealth, check_health, record_count
+from .store.schema import read_schema, write_schema
 
 # What the Qdrant Edge shard itself keeps in the folder; everything else (models, rejects, PCA files) moves over.
 _SHARD_FILES = {"wal", "segments", "temp_segments", "edge_config.json", "hiercat.lock", "hiercat.json", "snapshots"}
@@ -112,14 +113,15 @@ def repair_store(path: str | Path, catalogs: Sequence[str | Path] = (),
         if not health.damaged:
             report.points = health.points
             return report
-        meta = dict(old.get_meta())
-        meta.pop(COUNT_KEY, None)  # the new store counts what it really holds; the old count is `expected`
+        schema = read_schema(old)
+        schema.point_count = None  # the new store counts what it really holds; the old count is `expected`
+        meta = schema.to_meta()
         dense, sparse = old.dense_vectors(), old.sparse_vectors()
         ids = [p.id for p in old.scroll()]
         preset = None
         with EdgeStore(tmp) as new:
             new.ensure_schema(dense, sparse, indexed_keywords=KEYWORD_INDEXES)
-            new.set_meta(meta)
+            write_schema(new, schema)
             for lo in range(0, len(ids), batch_size):
                 chunk = ids[lo: lo + batch_size]
                 good, bad = _readable(old, chunk)
@@ -132,7 +134,7 @@ def repair_store(path: str | Path, catalogs: Sequence[str | Path] = (),
                     preset = preset or load_preset(meta)
                     new.upsert(_re_embed(old.retrieve(lacking), preset))
                     report.re_embedded += len(lacking)
-            sources = [dict(s) for s in meta.get("sources") or []]
+            sources = [dict(s) for s in schema.sources]
             given = {str(Path(c).resolve()) for c in catalogs}
             sources += [{"path": c} for c in sorted(given - {s["path"] for s in sources})]
             for entry in sources:
@@ -144,9 +146,7 @@ def repair_store(path: str | Path, catalogs: Sequence[str | Path] = (),
                 r = ingest(entry["path"], new, preset, options, batch_size=batch_size)
                 report.re_ingested += r.ingested
                 report.sources.append(entry["path"])
-            meta = dict(new.get_meta())
-            meta[COUNT_KEY] = new.count()
-            new.set_meta(meta)
+            record_count(new)
             report.points = new.count()
             if hasattr(new, "optimize"):
                 new.optimize()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from ..store.schema import read_schema
 from .app import (
     DEFAULT_STORE,
     CollectionOpt,
@@ -92,8 +93,9 @@ def evaluate(
                       "per model")
         rows, split = run_grid(products, labels, seed, epochs, on_row=lambda r: (counter.finished(), show(r)),
                                on_start=lambda i, n, name: counter.start(name), **training)
-        meta = vs.get_meta()
-        title_vec = next((n for n in (meta.get("preset") or {}).get("vectors", {}) if n.endswith("_title")), None)
+        record = read_schema(vs).preset
+        titles = record.names(field="title", role="text") if record else []
+        title_vec = titles[0] if titles else None
         if title_vec:
             rows.append(knn_row(vs, products, split, labels, title_vec))
             show(rows[-1])
@@ -142,8 +144,8 @@ def evaluate(
         md, page = write_report(out, "hiercat evaluation", sections, figs,
                                 notes=[f"Store: {store_label(store, qdrant_url, collection)}, {len(products)} products"
                                        f"{' of ' + ', '.join(plats) if plats else ''}; preset "
-                                       f"{(meta.get('preset') or {}).get('name')}; vectors: "
-                                       f"{', '.join((meta.get('preset') or {}).get('vectors', {}))}.",
+                                       f"{record.name if record else '-'}; vectors: "
+                                       f"{', '.join(record.names() if record else [])}.",
                                        f"Command: hiercat evaluate --epochs {epochs} --seed {seed}"
                                        + (f" --cross {cross}" if cross else "") + "."])
         console.print(f"report: [bold]{md}[/] and {page}")

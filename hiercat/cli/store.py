@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from ..store.schema import read_schema
 from .app import (
     DEFAULT_STORE,
     GOOGLE_TAXONOMY,
@@ -163,13 +164,14 @@ def search(
         fail("give a QUERY or --like PRODUCT_ID")
     vs = open_store_from_cli(store, qdrant_url, collection)
     try:
-        meta = vs.get_meta()
-        if not meta.get("preset"):
+        schema = read_schema(vs)
+        if schema.preset is None:
             fail("the store is empty: run `hiercat ingest` first")
-        names = list(meta["preset"]["vectors"])
-        title_vec = next((n for n in names if n.endswith("_title")), names[0])
-        name = vector or title_vec
-        if name not in names and name not in meta["preset"].get("sparse", []):
+        record = schema.require_preset()
+        names = record.names()
+        titles = record.names(field="title", role="text")
+        name = vector or (titles[0] if titles else names[0])
+        if name not in names:
             fail(f"no vector {name!r}; the store has {', '.join(names)}")
         flt = {"platform": platform} if platform else None
         if like:
@@ -195,10 +197,12 @@ def search(
             console.print(table)
             return
         else:
-            preset = preset_from_meta(meta)
-            if name.endswith("_image"):
-                fail("a text query searches a text vector; use --vector with a *_title or *_brand vector")
-            qvec = preset.encode_text([query])[0] if not name.startswith("lex_") else preset.lexical.encode([query])[0]
+            preset = preset_from_meta(schema)
+            role = record.spec(name).role
+            if role == "image":
+                fail("a text query searches a text vector; use --vector with one of "
+                     + ", ".join(record.names(role=("text", "lexical"))))
+            qvec = preset.encode_text([query])[0] if role == "text" else preset.lexical.encode([query])[0]
             hits = vs.search(name, qvec, k=k, filter=flt)
         table = Table(title=f"nearest by {name}")
         for col in ("#", "score", "product_id", "platform", "title", "category"):
@@ -223,18 +227,18 @@ def info(
 
     vs = open_store_from_cli(store, qdrant_url, collection)
     try:
-        meta = vs.get_meta()
+        schema = read_schema(vs)
         health = check_health(vs)  # count against the recorded count, a sample of vectors read
         if health.damaged:
             fail(health.summary(store or DEFAULT_STORE if not qdrant_url else collection))
         n = vs.count()
-        console.print(f"[bold]{n}[/] products; preset [bold]{(meta.get('preset') or {}).get('name', '-')}[/]")
+        console.print(f"[bold]{n}[/] products; preset [bold]{schema.preset.name if schema.preset else '-'}[/]")
         vt = Table(title="vectors")
         vt.add_column("name")
         vt.add_column("dim", justify="right")
         for name, dim in vs.dense_vectors().items():
             vt.add_row(name, str(dim))
-        for name in (meta.get("preset") or {}).get("sparse", []):
+        for name in schema.preset.sparse_names() if schema.preset else []:
             vt.add_row(name, "sparse")
         console.print(vt)
         pt = Table(title="platforms")
@@ -243,7 +247,7 @@ def info(
         for value, count in sorted(vs.facet("platform").items(), key=lambda kv: -kv[1]):
             pt.add_row(value, str(count))
         console.print(pt)
-        depth = len({p.count(" > ") for p in (meta.get("taxonomy") or {}).get("paths", [])})
+        depth = schema.taxonomy.depth if schema.taxonomy is not None else 0
         for level in range(1, depth + 1):
             counts = vs.facet(f"level_{level}")
             if not counts:

@@ -110,11 +110,13 @@ def check_store_files(store_meta: Mapping[str, Any]) -> None:
 
 def bind(store: Any) -> None:
     """Record the fingerprint of the store's preset in its metadata, or refuse files that changed since."""
-    meta = dict(store.get_meta())
-    if not meta.get("preset"):
+    from ..store.schema import read_schema, write_schema
+
+    schema = read_schema(store)
+    if schema.preset is None:
         return
-    if meta.get(META_KEY):
-        check_store_files(meta)
+    if schema.encoder_fingerprint:
+        check_store_files(schema.to_meta())
         return
-    meta[META_KEY] = encoder_fingerprint(meta["preset"])
-    store.set_meta(meta)
+    schema.encoder_fingerprint = encoder_fingerprint(schema.preset.to_meta())
+    write_schema(store, schema)

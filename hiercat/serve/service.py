@@ -27,6 +27,7 @@ from ..backoff import back_off, cumulative_confidence
 from ..catalog import COLUMNS, CatalogOptions, validate
 from ..knn import Neighbour, vote
 from ..store.base import VectorStore, point_id
+from ..store.schema import read_schema
 from ..taxonomy import join_path, split_path
 from .models import (
     ImageIn,
@@ -143,10 +144,10 @@ class ClassificationService:
                                       dict(side.get("split_sizes") or {}),
                                       (side.get("metrics") or {}).get("hF1"))
         self.store_label = store_label or repr(store)
-        meta = store.get_meta()
-        vectors = list((meta.get("preset") or {}).get("vectors") or {})
-        self.title_vector = next((n for n in vectors if n.endswith("_title")), vectors[0] if vectors else None)
-        self.preset_name = str((meta.get("preset") or {}).get("name") or "")
+        record = read_schema(store).preset
+        titles = record.names(field="title", role="text") if record else []
+        self.title_vector = titles[0] if titles else None
+        self.preset_name = record.name if record else ""
 
     # -- classify -----------------------------------------------------------------------------------------
 

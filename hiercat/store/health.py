@@ -97,12 +97,13 @@ def _read(store: Any, ids: Sequence[str], dense: Sequence[str], health: StoreHea
 
 def check_health(store: Any, full: bool = False, sample: int = 256) -> StoreHealth:
     """Count against the recorded count; read the vectors of every point (full) or of `sample` spread over the store."""
-    meta = store.get_meta()
+    from .schema import read_schema
+
+    expected = read_schema(store).point_count
     try:
         points = store.count()
     except Exception as exc:  # noqa: BLE001
         raise StoreDamagedError(f"the store {store!r} cannot count its points ({exc}); {REPAIR_HINT}") from exc
-    expected = meta.get(COUNT_KEY)
     health = StoreHealth(points=points, expected=int(expected) if expected is not None else None)
     if points == 0:
         return health
@@ -122,6 +123,8 @@ def check_health(store: Any, full: bool = False, sample: int = 256) -> StoreHeal
 
 def record_count(store: Any) -> None:
     """Write the store's point count into its meta (called by ingest after every batch)."""
-    meta = dict(store.get_meta())
-    meta[COUNT_KEY] = int(store.count())
-    store.set_meta(meta)
+    from .schema import read_schema, write_schema
+
+    schema = read_schema(store)
+    schema.point_count = int(store.count())
+    write_schema(store, schema)

@@ -123,6 +123,10 @@ class StoreSchema:
     taxonomy: the label paths ingested (target taxonomy paths plus recategorized sub-categories).
     taxonomy_sources: where those paths came from (taxonomy files, "native categories").
     recategorizations: one record per adopted recluster proposal (`hiercat.recluster.apply`).
+    default_platform: the platform of rows that name none (the first `ingest --platform`).
+    sources: each catalog file ingested and how it was read (`hiercat check --repair` re-reads them).
+    encoder_fingerprint: the preset's model names and weight-file hashes (`hiercat.encoders.fingerprint`).
+    point_count: the number of points after the last ingest batch (`hiercat.store.health` checks it).
     """
 
     preset: PresetRecord | None = None
@@ -130,6 +134,10 @@ class StoreSchema:
     taxonomy_sources: list[str] = field(default_factory=list)
     recategorizations: list[dict[str, Any]] = field(default_factory=list)
     label_fields: tuple[str, ...] = LABEL_FIELDS
+    default_platform: str | None = None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    encoder_fingerprint: dict[str, Any] | None = None
+    point_count: int | None = None
     version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)  # keys a newer minor writer added; kept as they are
 
@@ -161,6 +169,14 @@ class StoreSchema:
         if self.recategorizations:
             meta["recategorizations"] = [dict(r) for r in self.recategorizations]
         meta["label_fields"] = list(self.label_fields)
+        if self.default_platform:
+            meta["default_platform"] = self.default_platform
+        if self.sources:
+            meta["sources"] = [dict(x) for x in self.sources]
+        if self.encoder_fingerprint:
+            meta["encoder_fingerprint"] = dict(self.encoder_fingerprint)
+        if self.point_count is not None:
+            meta["point_count"] = int(self.point_count)
         return meta
 
     @classmethod
@@ -170,7 +186,8 @@ class StoreSchema:
         if version > SCHEMA_VERSION:
             raise StoreRecordError(f"this store was written by a newer hiercat (store schema {version}; this hiercat "
                               f"reads up to {SCHEMA_VERSION}): upgrade hiercat (pip install -U hiercat)")
-        known = {"schema_version", "preset", "taxonomy", "taxonomy_sources", "recategorizations", "label_fields"}
+        known = {"schema_version", "preset", "taxonomy", "taxonomy_sources", "recategorizations", "label_fields",
+                 "default_platform", "sources", "encoder_fingerprint", "point_count"}
         record = meta.get("preset")
         try:
             taxonomy = Taxonomy.from_dict(meta["taxonomy"]) if meta.get("taxonomy") else None
@@ -182,6 +199,10 @@ class StoreSchema:
             taxonomy_sources=list(meta.get("taxonomy_sources") or []),
             recategorizations=[dict(r) for r in meta.get("recategorizations") or []],
             label_fields=tuple(meta.get("label_fields") or LABEL_FIELDS),
+            default_platform=meta.get("default_platform") or None,
+            sources=[dict(x) for x in meta.get("sources") or []],
+            encoder_fingerprint=dict(meta["encoder_fingerprint"]) if meta.get("encoder_fingerprint") else None,
+            point_count=int(meta["point_count"]) if meta.get("point_count") is not None else None,
             version=SCHEMA_VERSION,  # a version-1 store is migrated in memory and written back as the current one
             extra={k: v for k, v in meta.items() if k not in known},
         )
