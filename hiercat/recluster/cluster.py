@@ -251,7 +251,10 @@ def cascade(
     n = len(X)
     min_size = max(5, int(round(shares[0] * n)))
     lab, noise, sc = split_group(E, method, ks[0], ranges[0], seed, min_size)
-    labels, parents, noises, scores = [lab], [{}], [noise], [{"all": sc}]
+    labels: list[np.ndarray] = [lab]
+    parents: list[dict[int, int]] = [{}]
+    noises: list[np.ndarray] = [noise]
+    scores: list[dict[str, dict[int, float]]] = [{"all": sc}]
     for level in range(2, levels + 1):
         above = labels[-1]
         out = np.full(n, -1, dtype=int)

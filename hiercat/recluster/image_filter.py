@@ -143,8 +143,9 @@ def filter_images(
     return ImageFilterResult(keep=keep, labels=labels, clusters=clusters, samples=samples)
 
 
-def filter_images_by_platform(image_vectors: np.ndarray, platforms: Sequence[str], present: np.ndarray | None = None,
-                              seed: int = 0, **options: Any) -> ImageFilterResult:
+def filter_images_by_platform(image_vectors: np.ndarray, platforms: Sequence[str] | np.ndarray,
+                              present: np.ndarray | None = None, seed: int = 0,
+                              **options: Any) -> ImageFilterResult:
     """`filter_images` inside each platform, merged: visual cluster labels numbered across platforms."""
     platforms = np.asarray([str(p) for p in platforms], dtype=object)
     n = len(image_vectors)

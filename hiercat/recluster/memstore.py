@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -96,6 +96,7 @@ class MemoryStore:
             raise SchemaError(f"no {kind} vector {name!r} in the in-memory store; it has {sorted(names)}")
 
     def _view(self, p: PointData, with_vectors: bool | Sequence[str]) -> PointData:
+        names: Collection[str] | None
         if with_vectors is True:
             names = None
         elif not with_vectors:

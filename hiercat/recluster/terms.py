@@ -29,7 +29,7 @@ def tokens(text: str) -> list[str]:
     return re.findall(TOKEN, text.lower())
 
 
-def stop_terms(brands: Iterable[str], titles: Sequence[str], colours: Iterable[str] = (),
+def stop_terms(brands: Iterable[str], titles: Sequence[str] | np.ndarray, colours: Iterable[str] = (),
                english: Iterable[str] = ENGLISH_STOP_WORDS) -> set[str]:
     """Words to keep out of names: `english` stop words, audience, colour words and brand-only words.
 
@@ -51,7 +51,8 @@ def stop_terms(brands: Iterable[str], titles: Sequence[str], colours: Iterable[s
     return set(english) | AUDIENCE | COLOURS | colour_words | brandish
 
 
-def product_line_words(titles: Sequence[str], brands: Sequence[str], platforms: Sequence[str] | None = None,
+def product_line_words(titles: Sequence[str] | np.ndarray, brands: Sequence[str] | np.ndarray,
+                       platforms: Sequence[str] | np.ndarray | None = None,
                        min_products: int = 3, share: float = 0.8) -> set[str]:
     """Title words that one brand uses almost alone ('air', 'larkin'): product lines, not kinds of product.
 
@@ -79,7 +80,7 @@ def product_line_words(titles: Sequence[str], brands: Sequence[str], platforms: 
     return out
 
 
-def clean_titles(titles: Sequence[str], brands: Iterable[str] = (), colours: Iterable[str] = (),
+def clean_titles(titles: Sequence[str] | np.ndarray, brands: Iterable[str] = (), colours: Iterable[str] = (),
                  stop: set[str] | None = None) -> list[str]:
     """Titles reduced to their product words: 'Puma Men Black Running Shoes' -> 'running shoes'.
 
@@ -91,7 +92,7 @@ def clean_titles(titles: Sequence[str], brands: Iterable[str] = (), colours: Ite
     return [" ".join(w for w in tokens(_LETTER_PREFIX.sub(r"\1", t)) if w not in stop) for t in titles]
 
 
-def titles_or_cleaned(titles: Sequence[str], brands: Iterable[str] = (), colours: Iterable[str] = (),
+def titles_or_cleaned(titles: Sequence[str] | np.ndarray, brands: Iterable[str] = (), colours: Iterable[str] = (),
                       stop: set[str] | None = None) -> list[str]:
     """`clean_titles`, with the lowercased whole title where cleaning leaves nothing.
 
@@ -100,7 +101,7 @@ def titles_or_cleaned(titles: Sequence[str], brands: Iterable[str] = (), colours
     return [c or str(t).lower().strip() for c, t in zip(clean_titles(titles, brands, colours, stop), titles)]
 
 
-def term_vectors(encoder: TextEncoder, titles: Sequence[str], brands: Iterable[str] = (),
+def term_vectors(encoder: TextEncoder, titles: Sequence[str] | np.ndarray, brands: Iterable[str] = (),
                  colours: Iterable[str] = ()) -> np.ndarray:
     """Text-encoder vectors of the cleaned titles, each distinct cleaned title encoded once.
 
@@ -120,7 +121,7 @@ def term_vectors(encoder: TextEncoder, titles: Sequence[str], brands: Iterable[s
     return out
 
 
-def word_vectors(titles: Sequence[str], brands: Iterable[str] = (), colours: Iterable[str] = (),
+def word_vectors(titles: Sequence[str] | np.ndarray, brands: Iterable[str] = (), colours: Iterable[str] = (),
                  dim: int = 64, min_df: int = 3, seed: int = 0) -> np.ndarray:
     """LSA of the cleaned titles: TF-IDF over word 1-2-grams, truncated SVD to `dim`, fitted on these titles.
 
