@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,7 +118,7 @@ _COMPOUND = re.compile(r"\b[^\W\d_]+-[^\W\d_]+\b")
 
 
 def _pick_name(terms: list[tuple[str, float]], taken: set[str], vague: set[str],
-               lines: set[str] = frozenset(), complete=lambda t: t) -> str:
+               lines: AbstractSet[str] = frozenset(), complete=lambda t: t) -> str:
     """The best-scoring term that says something new (not only `vague` words), names no product line, is no
     fragment of a phrase and is not taken (by `name_key`)."""
     def says_something(term: str) -> bool:
@@ -145,14 +146,14 @@ def _numbered(base: str, taken: set[str]) -> str:
 
 
 def name_clusters(
-    titles: Sequence[str],
+    titles: Sequence[str] | np.ndarray,
     labels: np.ndarray,
     brands: Iterable[str] = (),
     colours: Iterable[str] = (),
     top_n: int = 8,
     stop: set[str] | None = None,
     reserved: Iterable[str] = (),
-    unnamable: set[str] = frozenset(),
+    unnamable: AbstractSet[str] = frozenset(),
     taken: set[str] | None = None,
 ) -> dict[int, ClusterName]:
     """Proposed name and top terms of every cluster, names distinct among the clusters given.
@@ -178,7 +179,7 @@ def name_clusters(
     order = sorted(range(len(uniq)), key=lambda i: -int((np.asarray(labels) == uniq[i]).sum()))
     for i in order:
         row = scores[i] if len(terms) else np.zeros(0)
-        best = np.argsort(-row)[:top_n] if len(terms) else []
+        best: np.ndarray | list[int] = np.argsort(-row)[:top_n] if len(terms) else []
         top = [(terms[j], round(float(row[j]), 4)) for j in best if row[j] > 0]
         # Look further down the ranking for the name than what is shown as top terms.
         more = [(terms[j], float(row[j])) for j in np.argsort(-row)[: 4 * top_n] if row[j] > 0] if len(terms) else []
@@ -195,8 +196,8 @@ def _ancestors(cid: str) -> list[str]:
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def name_tree(titles: Sequence[str], ids: Sequence[np.ndarray], stop: set[str],
-              reserved: Iterable[str] = (), unnamable: set[str] = frozenset()) -> dict[str, ClusterName]:
+def name_tree(titles: Sequence[str] | np.ndarray, ids: Sequence[np.ndarray], stop: set[str],
+              reserved: Iterable[str] = (), unnamable: AbstractSet[str] = frozenset()) -> dict[str, ClusterName]:
     """Names for every cluster id of a cascade ("3", "3.2", ...), each level named against its siblings.
 
     A sub-cluster is named by what sets it apart inside its parent, never only with the category's
