@@ -134,7 +134,6 @@ def main() -> None:
         extra["category_names"] = category_names(meta)
     if args.drop:
         from hiercat.experiment import DEFAULT_MODALITIES, resolve_modalities, shops_model_kwargs
-
         from hiercat.model.inputs import inputs_from_stored
 
         inputs = inputs_from_stored(products)
