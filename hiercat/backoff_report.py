@@ -63,7 +63,7 @@ def evaluate_saved_model(store: VectorStore, model_dir: str | Path, targets: Seq
     everything = load_products(store) if recorded is not None else None
     parts = {}
     for part in ("val", "test"):
-        if everything is not None:
+        if everything is not None and recorded is not None:  # both set, or neither
             wanted = set(recorded.get(part, []))
             products = everything.where([i in wanted for i in everything.ids])
         else:  # a model from before models kept their split: the split `hiercat train` wrote into the payloads

@@ -90,7 +90,8 @@ def check_corrections(rows: pd.DataFrame, store: VectorStore,
                       taxonomy: Taxonomy | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(good rows with their point `id` and `previous_path`, rejects with reasons); the later of two rows for a product wins."""
     taxonomy = taxonomy or store_taxonomy(store)
-    good, bad = [], []
+    good: list[dict[str, Any]] = []
+    bad: list[dict[str, Any]] = []
     for n, (_, r) in enumerate(rows.iterrows(), start=1):
         pid, plat, path = (str(r.get(c, "") or "").strip() for c in COLUMNS)
         if not path:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -19,6 +19,9 @@ from rich.progress import (
 )
 from rich.table import Table
 from typer.core import TyperOption
+
+if TYPE_CHECKING:  # typer 0.2x vendors click as typer._click and hands options its Context (older typer: click's)
+    from typer._click.core import Context as OptionContext
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]},
                   help="Put the products of many shops into one taxonomy from title, brand and image.")
@@ -34,7 +37,7 @@ def default(text: str) -> str:
 _display_type = TyperOption.display_type_rich
 
 
-def _flag_has_no_type(self: TyperOption, ctx: click.Context) -> str | None:
+def _flag_has_no_type(self: TyperOption, ctx: OptionContext) -> str | None:
     # typer labels every option with its type, so `--explain <bool>` reads as if the flag took a value.
     return None if self.is_flag else _display_type(self, ctx)
 
@@ -133,7 +136,7 @@ def print_error(message: str, hint: str = "") -> None:
         err_console.print(f"hint: {escape(hint)}", soft_wrap=True, highlight=False)
 
 
-def fail(message: str, hint: str = "") -> None:
+def fail(message: str, hint: str = "") -> NoReturn:
     """Print a one-line error (and hint) and exit with status 2, the status of every user error."""
     print_error(message, hint)
     raise typer.Exit(2)

@@ -6,6 +6,7 @@ import os
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -58,7 +59,7 @@ def evaluate(
     # sklearn warns about classes absent from a split; the report says how classes are averaged instead
     warnings.filterwarnings("ignore", module="sklearn")
 
-    training = {"members": members(token_dropout), "refit": refit}
+    training: dict[str, Any] = {"members": members(token_dropout), "refit": refit}
     vs = open_store_from_cli(store, qdrant_url, collection)
     if model is not None:
         try:
@@ -89,9 +90,13 @@ def evaluate(
                           + (f"  valid {100 * valid:.1f} %" if valid is not None else "")
                           + (f"  ({row.fit_seconds:.0f} s)" if row.fit_seconds else ""))
 
+        def finished(row: Row) -> None:
+            counter.finished()
+            show(row)
+
         console.print(f"training {n_models} models, one per configuration (each stops early); a CPU takes minutes "
                       "per model")
-        rows, split = run_grid(products, labels, seed, epochs, on_row=lambda r: (counter.finished(), show(r)),
+        rows, split = run_grid(products, labels, seed, epochs, on_row=finished,
                                on_start=lambda i, n, name: counter.start(name), **training)
         record = read_schema(vs).preset
         titles = record.names(field="title", role="text") if record else []

@@ -183,6 +183,8 @@ def search(
                 fail(f"product {like!r} has no {name} vector (no image?)")
             hits = [h for h in vs.search(name, qvec, k=k + 1, filter=flt) if h.id != found[0].id][:k]
             console.print(f"products like [bold]{found[0].payload['title']}[/] ({found[0].payload['path']}) by {name}")
+        elif query is None:  # not reached: no --like means a QUERY (checked above)
+            fail("give a QUERY or --like PRODUCT_ID")
         elif vector is None:
             from ..search import search_text, text_vectors
 
@@ -202,7 +204,10 @@ def search(
             if role == "image":
                 fail("a text query searches a text vector; use --vector with one of "
                      + ", ".join(record.names(role=("text", "lexical"))))
-            qvec = preset.encode_text([query])[0] if role == "text" else preset.lexical.encode([query])[0]
+            lexical = preset.lexical
+            if role != "text" and lexical is None:
+                fail(f"the store's encoders have no lexical encoder for vector {name!r}")
+            qvec = preset.encode_text([query])[0] if role == "text" or lexical is None else lexical.encode([query])[0]
             hits = vs.search(name, qvec, k=k, filter=flt)
         table = Table(title=f"nearest by {name}")
         for col in ("#", "score", "product_id", "platform", "title", "category"):

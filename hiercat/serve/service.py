@@ -166,7 +166,7 @@ class ClassificationService:
                     Path(image).write_bytes(data)
                 else:
                     image = path
-            rec = dict.fromkeys(COLUMNS, "")
+            rec: dict[str, Any] = dict.fromkeys(COLUMNS, "")
             rec.update(row=i + 1, product_id=p.product_id or f"request-{i}", platform=p.platform or "api",
                        title=p.title, brand=p.brand, description=p.description, image=image,
                        category=p.native_category or "")
