@@ -103,7 +103,9 @@ def repair_store(path: str | Path, catalogs: Sequence[str | Path] = (),
 
     path = Path(path)
     if load_preset is None:
-        from .encoders import preset_from_meta as load_preset
+        from .encoders import preset_from_meta
+
+        load_preset = preset_from_meta
     tmp = path.with_name(path.name + ".repairing")
     if tmp.exists():
         shutil.rmtree(tmp)  # a repair killed before its swap
