@@ -52,8 +52,8 @@ def train(
         config = TrainConfig(fusion=fusion, modalities=modalities, labels=labels, epochs=epochs, seed=seed,
                              decode=decode, token_dropout=parse_token_dropout(token_dropout), refit=refit,
                              reviewed_in_test=reviewed_in_test)
-    except ValueError as exc:
-        fail(str(exc))
+    except ValueError as exc:  # name the option as it was typed: "--decode must be one of ..."
+        fail(str(exc) if str(exc).startswith("--") else f"--{str(exc).replace('_', '-', 1)}")
     vs = open_store_from_cli(store, qdrant_url, collection)
     try:
         plats = [p.strip() for p in platforms.split(",")] if platforms else None
