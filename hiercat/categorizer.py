@@ -51,7 +51,7 @@ from .experiment import (
     shops_model_kwargs,
 )
 from .knn import knn_classify_arrays
-from .model import ModalityInputs, inputs_from_stored, predict, predict_path_scores, save_model
+from .model import ModalityInputs, Predictions, inputs_from_stored, predict, predict_path_scores, save_model
 from .store.base import VectorStore
 from .store.schema import PresetRecord, read_schema
 from .taxonomy import join_path
@@ -82,23 +82,22 @@ def fit_split(products: StoredProducts, paths: Sequence[tuple[str, ...]], config
     return Split.make(paths, config.seed, keep, fractions=config.split_fractions)
 
 
-def calibrate(model: Any, inputs: ModalityInputs, paths: Sequence[tuple[str, ...]], split: Split,
-              knn_vector: str | None, decode: str) -> SourceCalibration:
+def calibrate(val_pred: Predictions | None, inputs: ModalityInputs, paths: Sequence[tuple[str, ...]], split: Split,
+              knn_vector: str | None) -> SourceCalibration:
     """How often the model and the kNN vote are right at each raw confidence, on the validation products.
 
-    The vote of a validation product draws on the training products only, as a new product's vote
-    draws on the model's neighbour set.
+    val_pred: the model's predictions of the validation products (None without any). The vote of a
+    validation product draws on the training products only, as a new product's vote draws on the
+    model's neighbour set.
     """
-    if not len(split.val):
+    if val_pred is None:
         return SourceCalibration()
-    val_in = inputs.take(split.val)
     truth = [paths[i] for i in split.val]
-    pred = predict(model, val_in, decode=decode)
-    model_cal = Calibration.fit(pred.path_conf, [p == t for p, t in zip(pred.paths, truth)])
+    model_cal = Calibration.fit(val_pred.path_conf, [p == t for p, t in zip(val_pred.paths, truth)])
     knn_cal = Calibration()
     if knn_vector is not None and knn_vector in inputs.dense:
         labels = [join_path(paths[i]) for i in split.train]
-        votes = knn_classify_arrays(inputs.dense[knn_vector][split.train], labels, val_in.dense[knn_vector])
+        votes = knn_classify_arrays(inputs.dense[knn_vector][split.train], labels, inputs.dense[knn_vector][split.val])
         knn_cal = Calibration.fit([v.confidence for v in votes], [v.path == t for v, t in zip(votes, truth)])
     return SourceCalibration(model_cal, knn_cal)
 
@@ -197,7 +196,10 @@ class Categorizer(BaseEstimator):
                                **{**transfer, **dict(cfg.model_options)})
         titles = inputs.names_of(field="title", role="text")
         self.knn_vector_ = titles[0] if titles else None
-        self.calibration_ = calibrate(result.model, inputs, paths, split, self.knn_vector_, cfg.decode)
+        # Predicted once: calibration and the cascade's threshold (fit_text_stage) both read them.
+        self.validation_ = (predict(result.model, inputs.take(split.val), decode=cfg.decode) if len(split.val)
+                            else None, [paths[i] for i in split.val])
+        self.calibration_ = calibrate(self.validation_[0], inputs, paths, split, self.knn_vector_)
         self.model_ = result.model
         self.taxonomy_ = result.model.taxonomy
         self.split_: TrainingSplit | None = TrainingSplit.from_positions(products.ids, split.train, split.val, split.test, cfg.seed)
@@ -332,18 +334,19 @@ class Categorizer(BaseEstimator):
         return pd.DataFrame(out, columns=["product_id", "rank", "neighbour_id", "neighbour_platform",
                                           "neighbour_title", "neighbour_label", "score"])
 
-    def propose_mapping(self, products: Products, n_examples: int = 3) -> tuple[pd.DataFrame, pd.DataFrame,
-                                                                                pd.DataFrame]:
+    def propose_mapping(self, products: Products, n_examples: int = 3, options: CatalogOptions | None = None,
+                        ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """A new shop's native categories mapped onto the taxonomy: (mapping table, disagreeing products, rejects).
 
         Every product of a native category votes with its most probable path (`hiercat.propose`);
         the table is what `hiercat ingest --mapping` accepts, with a status per category (auto /
-        review / mixed). Products without a category are rejects.
+        review / mixed). Products without a category are rejects. options: how to read a catalog
+        file (column renames, platform).
         """
         from .propose import propose_mapping
 
         self._check_fitted()
-        rows, rejects = rows_for_classification(products, need_category=True)
+        rows, rejects = rows_for_classification(products, options, need_category=True)
         missing = rows["native_path"] == ""
         if missing.any():  # a product without a breadcrumb says nothing about any category's mapping
             extra = rows.loc[missing, ["row", "product_id", "platform", "title", "category"]].assign(
@@ -381,11 +384,10 @@ def fit_text_stage(store: VectorStore, folder: str | Path, config: TrainConfig, 
 
     cfg = replace(config, fusion="late", modalities="text+lexical", zero_shot=False, decode="greedy")
     est = Categorizer(progress=progress).fit(store, platforms=platforms, config=cfg)
-    val = est.fit_positions_.val
-    products = load_training_data(est.store_, platforms)
-    paths = label_paths(products, cfg.labels)
-    pred = predict(est.model_, inputs_from_stored(products).take(val), decode="greedy")
-    thr = choose_threshold(pred.path_conf, np.array([p == paths[i] for p, i in zip(pred.paths, val)]),
+    pred, truth = est.validation_  # greedy, as cfg decodes: the decoding the threshold is chosen with
+    if pred is None:
+        raise ValueError("the text stage has no validation products to choose its threshold on")
+    thr = choose_threshold(pred.path_conf, np.array([p == t for p, t in zip(pred.paths, truth)]),
                            target_escalation=share)
     est.classifier_.sidecar["cascade_threshold"] = thr
     est.save(folder)

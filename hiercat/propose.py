@@ -80,20 +80,9 @@ def propose_mapping(scores: PathScores, native_categories: Sequence[str], titles
 def propose_for_catalog(source: str | Path, store, model_dir: str | Path, options=None,
                         n_examples: int = 3) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """`propose_mapping` for a catalog file with a saved model: (mapping table, disagreeing products, rejected rows)."""
-    from .catalog import CatalogOptions, read_table
     from .categorizer import Categorizer
 
-    options = options or CatalogOptions()
-    try:
-        table = read_table(source, options.columns, required=("product_id", "title", "category"))
-    except ValueError as exc:
-        if "category" in str(exc):
-            raise type(exc)(f"{exc} The shop's breadcrumbs are read from the `category` column "
-                            "(levels joined by ' > ').") from exc
-        raise
-    est = Categorizer.load(model_dir, store)
-    return est.propose_mapping(table.drop(columns=["row"]).assign(**({"platform": options.platform}
-                                                                      if options.platform else {})), n_examples)
+    return Categorizer.load(model_dir, store).propose_mapping(source, n_examples, options)
 
 
 def mapping_accuracy(table: pd.DataFrame, truth: dict[str, str]) -> dict[str, float]:
